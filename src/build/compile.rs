@@ -1,0 +1,143 @@
+//! Compiling the plugin at pack time: CFFI's generated C, the bootstrap
+//! from `stubs/`, and the user's own `sources=`, linked against the
+//! target interpreter's libpython into `lib<module>.so`.
+//!
+//! The `cc` crate finds and configures the compiler (it is made for build
+//! scripts, so target, host and optimization are given explicitly); the
+//! shared-library link is ours: `SONAME lib<module>.so`, a `DT_RPATH`
+//! relative to `$ORIGIN` (searched before `LD_LIBRARY_PATH`), `-z nodelete`
+//! (hosts may dlclose; libpython must stay), hidden visibility for all but
+//! the exported API, and no build paths in the output.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::Keywords;
+use crate::cli::Log;
+use crate::fail;
+use crate::layout::Layout;
+use crate::resolve::Environment;
+
+const STUBS: &[(&str, &str)] = &[
+    ("embedpack.h", include_str!("../../stubs/embedpack.h")),
+    ("bootstrap.h", include_str!("../../stubs/bootstrap.h")),
+    ("bootstrap.c", include_str!("../../stubs/bootstrap.c")),
+    ("cpython.c", include_str!("../../stubs/cpython.c")),
+    ("plugin.c", include_str!("../../stubs/plugin.c")),
+];
+const STUB_SOURCES: &[&str] = &["plugin.c", "bootstrap.c", "cpython.c"];
+/// How many lines of compiler errors to show.
+const ERROR_LINES: usize = 30;
+
+pub struct Inputs<'a> {
+    pub module: &'a str,
+    pub generated: &'a Path,
+    pub workdir: &'a Path,
+    pub script_dir: &'a Path,
+    pub keywords: &'a Keywords,
+    pub env: &'a Environment,
+    pub layout: &'a Layout,
+    pub log: Log,
+}
+
+/// Compiles and links the plugin into the work directory; returns its path.
+pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
+    let stubs = inputs.workdir.join("stubs");
+    std::fs::create_dir_all(&stubs)
+        .with_context(|| format!("cannot create `{}`", stubs.display()))?;
+    for (name, text) in STUBS {
+        std::fs::write(stubs.join(name), text)
+            .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
+    }
+    let output = inputs.workdir.join(inputs.layout.plugin.file_name().unwrap_or_default());
+    let mut command = compiler()?.to_command();
+    command.current_dir(inputs.script_dir);
+    command.args(compile_args(inputs, &stubs));
+    command.args(STUB_SOURCES.iter().map(|s| stubs.join(s)));
+    command.args(&inputs.keywords.sources);
+    command.arg("-o").arg(&output);
+    command.args(link_args(inputs));
+    let shown: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+    inputs.log.detail(format!("compiling: {} {}", command.get_program().to_string_lossy(), shown.join(" ")));
+    let result = command.output().context("cannot run the C compiler")?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        let first: Vec<&str> = stderr.lines().take(ERROR_LINES).collect();
+        return Err(fail(
+            format!("the plugin's C code does not compile:\n{}", first.join("\n")),
+            "fix the C given to `set_source()` (`-v` shows the compiler command)",
+        ));
+    }
+    Ok(output)
+}
+
+fn compiler() -> Result<cc::Tool> {
+    let target = env!("EMBEDPACK_TARGET");
+    cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .target(target)
+        .host(target)
+        .opt_level(2)
+        .debug(false)
+        .pic(true)
+        .warnings(false)
+        .try_get_compiler()
+        .map_err(|e| fail(format!("no C compiler found: {e}"), "install gcc or set CC"))
+}
+
+fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
+    let layout = inputs.layout;
+    let quoted = |path: &Path| format!("\"{}\"", path.display());
+    let mut args = vec![
+        "-shared".to_string(),
+        "-fvisibility=hidden".to_string(),
+        "-pthread".to_string(),
+        format!("-ffile-prefix-map={}=.", inputs.script_dir.display()),
+        format!("-ffile-prefix-map={}=embedpack", inputs.workdir.display()),
+        format!("-I{}", stubs.display()),
+        format!("-I{}", inputs.env.info.include.display()),
+        format!("-DEMBEDPACK_GENERATED={}", quoted(inputs.generated)),
+        format!("-DEMBEDPACK_INIT={}_init", inputs.module),
+        format!("-DEMBEDPACK_INIT_ERROR={}_init_error", inputs.module),
+        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home)),
+        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.stdlib)),
+        format!("-DEMBEDPACK_DYNLOAD={}", quoted(&layout.dynload)),
+        format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
+        format!("-DEMBEDPACK_APP={}", quoted(&layout.app)),
+    ];
+    let kw = inputs.keywords;
+    args.extend(kw.include_dirs.iter().map(|d| format!("-I{}", d.display())));
+    args.extend(kw.define_macros.iter().map(|(name, value)| match value {
+        Some(value) => format!("-D{name}={value}"),
+        None => format!("-D{name}"),
+    }));
+    args.extend(kw.undef_macros.iter().map(|name| format!("-U{name}")));
+    args.extend(kw.extra_compile_args.iter().cloned());
+    args
+}
+
+fn link_args(inputs: &Inputs) -> Vec<String> {
+    let layout = inputs.layout;
+    let mut args = vec![
+        format!("-Wl,-soname,{}", layout.plugin.display()),
+        "-Wl,--disable-new-dtags".to_string(),
+        format!("-Wl,-rpath,$ORIGIN/{}", layout.libdir.display()),
+        "-Wl,-z,nodelete".to_string(),
+        "-Wl,--build-id=sha1".to_string(),
+    ];
+    let kw = inputs.keywords;
+    args.extend(kw.extra_objects.iter().map(|p| p.display().to_string()));
+    args.push(inputs.env.libpython.display().to_string());
+    args.extend(kw.library_dirs.iter().map(|d| format!("-L{}", d.display())));
+    args.extend(
+        kw.libraries
+            .iter()
+            .filter(|lib| !lib.starts_with("python3"))
+            .map(|lib| format!("-l{lib}")),
+    );
+    args.push("-ldl".to_string());
+    args.extend(kw.extra_link_args.iter().cloned());
+    args
+}

@@ -1,0 +1,100 @@
+//! The command line as the user types it; checked and turned into
+//! options by `commands`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  embedpack build plugin_build.py --app src -o dist/plugin
+  embedpack build setup_ffi.py:ffibuilder --venv .venv --dry-run
+
+Exit status: 0 on success, 1 when embedpack could not do what was asked
+(the message says why), 2 for a malformed command line.";
+
+#[derive(Parser)]
+#[command(name = "embedpack", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Say more about each step (repeat for more).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Compile a CFFI embedding build script into a self-contained bundle.
+    #[command(after_help = EXAMPLES)]
+    Build(BuildArgs),
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The CFFI build script, optionally with the name of its FFI object
+    /// (`build.py:ffibuilder`).
+    #[arg(value_name = "BUILD_SCRIPT[:NAME]")]
+    pub script: String,
+    /// The virtualenv to bundle [default: $VIRTUAL_ENV, else .venv beside
+    /// the build script].
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// A source root (a directory) or a module (a .py file) of your own,
+    /// put first on sys.path. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub app: Vec<PathBuf>,
+    /// Where to write the bundle [default: ./dist/<module>].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Print what would go where, with sizes, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace OUT even if it is not a bundle embedpack wrote.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep a part of the standard library that is left out by default
+    /// (test, idlelib, tkinter, turtledemo, ensurepip, lib2to3, config).
+    /// Repeatable.
+    #[arg(long, value_name = "PART")]
+    pub keep_stdlib: Vec<String>,
+    /// Keep pip, setuptools and wheel, which are left out by default.
+    #[arg(long)]
+    pub keep_build_tools: bool,
+}
+
+/// How much to print on stderr.
+#[derive(Clone, Copy)]
+pub struct Log {
+    level: i8,
+}
+
+impl Log {
+    pub fn new(verbose: u8, quiet: bool) -> Log {
+        let level = if quiet { -1 } else { verbose.min(2) as i8 };
+        Log { level }
+    }
+
+    /// A step the user wants to see by default.
+    pub fn info(&self, message: impl std::fmt::Display) {
+        if self.level >= 0 {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A detail shown with `-v`.
+    pub fn detail(&self, message: impl std::fmt::Display) {
+        if self.level >= 1 {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        if self.level >= 0 {
+            eprintln!("warning: {message}");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! embedpack: turn a CFFI embedding library into a folder that any C
+//! program can load from anywhere, with its own Python inside.
+//!
+//! The pipeline, one module each: resolve (find the Python environment) →
+//! build (compile the plugin with the bootstrap) → collect (plan the
+//! bundle's files) → write (publish the bundle atomically).
+
+mod build;
+mod cli;
+mod layout;
+mod collect;
+mod commands;
+mod resolve;
+mod write;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit status when the tool could not do what was asked (usage errors
+/// exit with 2, as clap does).
+const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let log = cli::Log::new(cli.verbose, cli.quiet);
+    match commands::run(cli.command, log) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", chain(&err));
+            if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
+                eprintln!("hint: {}", hint.0);
+            }
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// The error and its causes on one line, hints left out.
+fn chain(err: &anyhow::Error) -> String {
+    err.chain()
+        .filter(|e| e.downcast_ref::<Hint>().is_none())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// What the user can do about an error, printed on its own `hint:` line.
+/// Attach it as the root cause: `Err(anyhow!(Hint(..)).context(message))`.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// An error with a hint: `fail(message, hint)`.
+pub fn fail(message: impl std::fmt::Display, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hint(hint.into())).context(message.to_string())
+}

@@ -1,0 +1,107 @@
+/* Where the bundle is, and how its failures are reported.
+ *
+ * This part of the bootstrap uses no Python API, so any interpreter's
+ * start-up code (CPython's, PyPy's) can share it.  The bundle's layout is
+ * compiled in as paths relative to the plugin's own directory:
+ * EMBEDPACK_HOME, EMBEDPACK_STDLIB, EMBEDPACK_DYNLOAD, EMBEDPACK_SITE,
+ * EMBEDPACK_APP.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "embedpack.h"
+#include "bootstrap.h"
+
+static char bundle_dir[PATH_MAX];
+static char plugin_path[PATH_MAX];
+static char error_text[PATH_MAX + 512];
+
+/* The path a host passed to dlopen() may be relative, and the host may
+ * change directory before its first call: resolve it while loading. */
+__attribute__((constructor)) static void embedpack_locate(void)
+{
+    Dl_info info;
+    char *slash;
+
+    if (!dladdr((void *)&embedpack_locate, &info) || info.dli_fname == NULL)
+        return;
+    if (realpath(info.dli_fname, plugin_path) == NULL) {
+        plugin_path[0] = '\0';
+        return;
+    }
+    strcpy(bundle_dir, plugin_path);
+    slash = strrchr(bundle_dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+}
+
+const char *embedpack_bundle_dir(void)
+{
+    return bundle_dir[0] ? bundle_dir : NULL;
+}
+
+int embedpack_bundle_path(char *out, size_t size, const char *relative)
+{
+    int n = snprintf(out, size, "%s/%s", bundle_dir, relative);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+int embedpack_debug(void)
+{
+    const char *value = getenv("EMBEDPACK_DEBUG");
+    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
+}
+
+const char *embedpack_error(void)
+{
+    return error_text;
+}
+
+int embedpack_fail(const char *format, ...)
+{
+    char reason[512];
+    va_list args;
+
+    va_start(args, format);
+    vsnprintf(reason, sizeof reason, format, args);
+    va_end(args);
+    snprintf(error_text, sizeof error_text, "%s", reason);
+    fprintf(stderr,
+            "embedpack: the Python bundle %s cannot start: %s. "
+            "Its functions will return 0. Rebuild or re-copy the bundle; "
+            "`embedpack verify %s` tells what changed.\n",
+            plugin_path[0] ? plugin_path : "(unknown location)", reason,
+            bundle_dir[0] ? bundle_dir : ".");
+    return -1;
+}
+
+/* Check the parts Python cannot start without, so that a damaged bundle
+ * is reported by name instead of by the interpreter's fatal error. */
+int embedpack_check_bundle(void)
+{
+    static const char *required[] = {
+        EMBEDPACK_STDLIB "/os.py",
+        EMBEDPACK_STDLIB "/encodings/__init__.py",
+        EMBEDPACK_DYNLOAD,
+        EMBEDPACK_SITE,
+    };
+    char path[PATH_MAX];
+    struct stat st;
+    size_t i;
+
+    if (bundle_dir[0] == '\0')
+        return embedpack_fail("the plugin could not find its own file");
+    for (i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (embedpack_bundle_path(path, sizeof path, required[i]) != 0)
+            return embedpack_fail("the path %s/%s is too long", bundle_dir, required[i]);
+        if (stat(path, &st) != 0)
+            return embedpack_fail("%s is missing", path);
+    }
+    return 0;
+}

@@ -1,0 +1,216 @@
+/* Starting CPython from the bundle.
+ *
+ * embedpack_initialize() replaces CFFI's Py_InitializeEx(0): an isolated
+ * configuration whose home and module search path lie in the bundle, so
+ * that neither PYTHON* variables, the user's site directory, the working
+ * directory nor the host executable's location can change what is
+ * imported.  embedpack_attach() then adds the bundle's site-packages (as
+ * site.addsitedir() does, so .pth files work) and, when someone else
+ * started Python, the app folder too.
+ */
+#define _GNU_SOURCE
+#include <Python.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "embedpack.h"
+#include "bootstrap.h"
+
+#if PY_VERSION_HEX < 0x03080000
+#error "embedpack needs CPython 3.8 or newer (PyConfig)"
+#endif
+
+static int started_here;
+
+/* Extension modules do not link libpython (since 3.8), so under a host
+ * that loaded us with RTLD_LOCAL they could not resolve its symbols.
+ * Re-open the libpython this plugin is bound to, never a guessed name,
+ * into the global scope. */
+static int promote_libpython(void)
+{
+    Dl_info info;
+
+    if (!dladdr((void *)&Py_IsInitialized, &info) || info.dli_fname == NULL)
+        return embedpack_fail("cannot tell which libpython the plugin is bound to");
+    if (dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == NULL)
+        return embedpack_fail("cannot make %s global: %s", info.dli_fname, dlerror());
+    return 0;
+}
+
+static int set_path(PyConfig *config, wchar_t **field, const char *relative)
+{
+    char path[PATH_MAX];
+    PyStatus status;
+
+    if (embedpack_bundle_path(path, sizeof path, relative) != 0)
+        return embedpack_fail("the bundle's path is too long");
+    status = PyConfig_SetBytesString(config, field, path);
+    if (PyStatus_Exception(status))
+        return embedpack_fail("cannot set the path %s: %s", path, status.err_msg);
+    return 0;
+}
+
+static int append_path(PyConfig *config, const char *relative)
+{
+    char path[PATH_MAX];
+    wchar_t *wide;
+    PyStatus status;
+
+    if (embedpack_bundle_path(path, sizeof path, relative) != 0)
+        return embedpack_fail("the bundle's path is too long");
+    wide = Py_DecodeLocale(path, NULL);
+    if (wide == NULL)
+        return embedpack_fail("cannot decode the path %s", path);
+    config->module_search_paths_set = 1;
+    status = PyWideStringList_Append(&config->module_search_paths, wide);
+    PyMem_RawFree(wide);
+    if (PyStatus_Exception(status))
+        return embedpack_fail("cannot add %s to sys.path: %s", path, status.err_msg);
+    return 0;
+}
+
+static int configure(PyConfig *config)
+{
+    config->write_bytecode = 0;          /* the bundle must not change */
+    config->install_signal_handlers = 0; /* as Py_InitializeEx(0) */
+    config->pathconfig_warnings = 0;
+    config->parse_argv = 0;
+    config->site_import = 1;
+    if (set_path(config, &config->home, EMBEDPACK_HOME) != 0
+        || set_path(config, &config->program_name, EMBEDPACK_HOME "/bin/python3") != 0
+        || set_path(config, &config->executable, EMBEDPACK_HOME "/bin/python3") != 0)
+        return -1;
+    if (append_path(config, EMBEDPACK_APP) != 0
+        || append_path(config, EMBEDPACK_STDLIB) != 0
+        || append_path(config, EMBEDPACK_DYNLOAD) != 0)
+        return -1;
+    return 0;
+}
+
+/* Buffered print() output to a pipe would be lost: nobody finalizes the
+ * interpreter of a plugin. */
+static void flush_at_exit(void)
+{
+    static const char *names[] = {"stdout", "stderr"};
+    PyGILState_STATE state;
+    size_t i;
+
+    if (!Py_IsInitialized())
+        return;
+    state = PyGILState_Ensure();
+    for (i = 0; i < 2; i++) {
+        PyObject *stream = PySys_GetObject(names[i]);
+        PyObject *result;
+        if (stream == NULL || stream == Py_None)
+            continue;
+        result = PyObject_CallMethod(stream, "flush", NULL);
+        if (result == NULL)
+            PyErr_Clear();
+        Py_XDECREF(result);
+    }
+    PyGILState_Release(state);
+}
+
+int embedpack_initialize(void)
+{
+    static int failed;
+    PyPreConfig preconfig;
+    PyConfig config;
+    PyStatus status;
+
+    if (failed)
+        return -1;
+    failed = 1;
+    if (embedpack_check_bundle() != 0 || promote_libpython() != 0)
+        return -1;
+
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1; /* an isolated config would otherwise use ASCII */
+    status = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(status))
+        return embedpack_fail("Python's pre-initialization failed: %s", status.err_msg);
+
+    PyConfig_InitIsolatedConfig(&config);
+    if (configure(&config) != 0) {
+        PyConfig_Clear(&config);
+        return -1;
+    }
+    status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status) || !Py_IsInitialized())
+        return embedpack_fail("Python's initialization failed: %s",
+                              status.err_msg ? status.err_msg : "unknown error");
+    started_here = 1;
+    failed = 0;
+    atexit(flush_at_exit);
+    return 0;
+}
+
+static int add_site_dir(const char *relative)
+{
+    char path[PATH_MAX];
+    PyObject *site, *result;
+
+    if (embedpack_bundle_path(path, sizeof path, relative) != 0) {
+        PyErr_SetString(PyExc_OSError, "embedpack: the bundle's path is too long");
+        return -1;
+    }
+    site = PyImport_ImportModule("site");
+    if (site == NULL)
+        return -1;
+    result = PyObject_CallMethod(site, "addsitedir", "(N)", PyUnicode_DecodeFSDefault(path));
+    Py_DECREF(site);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+static int append_to_sys_path(const char *relative)
+{
+    char path[PATH_MAX];
+    PyObject *sys_path = PySys_GetObject("path");
+    PyObject *entry;
+    int present;
+
+    if (sys_path == NULL || embedpack_bundle_path(path, sizeof path, relative) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "embedpack: cannot extend sys.path");
+        return -1;
+    }
+    entry = PyUnicode_DecodeFSDefault(path);
+    if (entry == NULL)
+        return -1;
+    present = PySequence_Contains(sys_path, entry);
+    if (present == 0)
+        present = PyList_Append(sys_path, entry);
+    Py_DECREF(entry);
+    return present < 0 ? -1 : 0;
+}
+
+static void print_sys(const char *name)
+{
+    PyObject *value = PySys_GetObject(name);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *utf8 = text ? PyUnicode_AsUTF8(text) : NULL;
+
+    fprintf(stderr, "embedpack: sys.%s %s\n", name, utf8 ? utf8 : "?");
+    Py_XDECREF(text);
+    PyErr_Clear();
+}
+
+static void print_debug(void)
+{
+    fprintf(stderr, "embedpack: bundle %s (%s)\n", embedpack_bundle_dir(),
+            started_here ? "started Python" : "joined a running Python");
+    print_sys("prefix");
+    print_sys("path");
+}
+
+int embedpack_attach(void)
+{
+    if (append_to_sys_path(EMBEDPACK_APP) != 0 || add_site_dir(EMBEDPACK_SITE) != 0)
+        return -1;
+    if (embedpack_debug())
+        print_debug();
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* embedpack's bootstrap, as the plugin's code sees it.
+ *
+ * The generated CFFI source is edited (see cffi_embedding.patch) to call
+ * these two functions; everything here has hidden visibility, so that
+ * several bundles in one process never share a symbol of ours.
+ */
+#ifndef EMBEDPACK_H
+#define EMBEDPACK_H
+
+#define EMBEDPACK_HIDDEN __attribute__((visibility("hidden")))
+
+/* Start Python from the bundle.  Called at most once per process by
+ * CFFI's start-up code, under its process-wide lock and without the GIL,
+ * when no interpreter runs yet.  Returns 0 on success; on failure, -1
+ * after printing one paragraph that names the bundle. */
+EMBEDPACK_HIDDEN int embedpack_initialize(void);
+
+/* Make the bundle's modules importable in the running interpreter.
+ * Called with the GIL held before CFFI imports `_cffi_backend`, whoever
+ * started Python.  Returns 0, or -1 with a Python exception set. */
+EMBEDPACK_HIDDEN int embedpack_attach(void);
+
+/* Why the bundle could not start, or "" when it did not fail. */
+EMBEDPACK_HIDDEN const char *embedpack_error(void);
+
+#endif

@@ -36,7 +36,10 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         env.libpython.display()
     ));
     let plugin = build::build(&script, name.as_deref(), &env, log)?;
-    let out = args.output.clone().unwrap_or_else(|| PathBuf::from("dist").join(&plugin.module));
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("dist").join(&plugin.module));
     let options = collect::Options {
         apps: args.app.clone(),
         keep_stdlib: args.keep_stdlib.clone(),
@@ -55,7 +58,12 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
             implementation: env.info.implementation.clone(),
             version: env.info.version_text(),
             soabi: env.info.soabi.clone(),
-            libpython: env.libpython.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            libpython: env
+                .libpython
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
         },
         files: Vec::new(),
     };

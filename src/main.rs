@@ -7,9 +7,9 @@
 
 mod build;
 mod cli;
-mod layout;
 mod collect;
 mod commands;
+mod layout;
 mod resolve;
 mod write;
 

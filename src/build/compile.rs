@@ -50,7 +50,9 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
         std::fs::write(stubs.join(name), text)
             .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
     }
-    let output = inputs.workdir.join(inputs.layout.plugin.file_name().unwrap_or_default());
+    let output = inputs
+        .workdir
+        .join(inputs.layout.plugin.file_name().unwrap_or_default());
     let mut command = compiler()?.to_command();
     command.current_dir(inputs.script_dir);
     command.args(compile_args(inputs, &stubs));
@@ -59,13 +61,20 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
     command.arg("-o").arg(&output);
     command.args(link_args(inputs));
     let shown: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
-    inputs.log.detail(format!("compiling: {} {}", command.get_program().to_string_lossy(), shown.join(" ")));
+    inputs.log.detail(format!(
+        "compiling: {} {}",
+        command.get_program().to_string_lossy(),
+        shown.join(" ")
+    ));
     let result = command.output().context("cannot run the C compiler")?;
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         let first: Vec<&str> = stderr.lines().take(ERROR_LINES).collect();
         return Err(fail(
-            format!("the plugin's C code does not compile:\n{}", first.join("\n")),
+            format!(
+                "the plugin's C code does not compile:\n{}",
+                first.join("\n")
+            ),
             "fix the C given to `set_source()` (`-v` shows the compiler command)",
         ));
     }

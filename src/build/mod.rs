@@ -66,12 +66,7 @@ pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
 }
 
 /// Runs `script` and compiles the plugin it declares.
-pub fn build(
-    script: &Path,
-    name: Option<&str>,
-    env: &Environment,
-    log: Log,
-) -> Result<Plugin> {
+pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> Result<Plugin> {
     let workdir = tempfile::Builder::new()
         .prefix("embedpack-build-")
         .tempdir()
@@ -141,11 +136,18 @@ fn run_script(
     match output.status.code() {
         Some(0) => {}
         Some(HARNESS_USER_ERROR) => {
-            return Err(fail(stderr.trim(), "embedpack builds the FFI object that has `embedding_api()`"))
+            return Err(fail(
+                stderr.trim(),
+                "embedpack builds the FFI object that has `embedding_api()`",
+            ))
         }
         _ => {
             return Err(fail(
-                format!("build script `{}` failed:\n{}", script.display(), stderr.trim_end()),
+                format!(
+                    "build script `{}` failed:\n{}",
+                    script.display(),
+                    stderr.trim_end()
+                ),
                 "fix the script; it runs under the venv's Python from its own directory",
             ))
         }
@@ -156,8 +158,11 @@ fn run_script(
     )
     .context("cannot read what the build script declared")?;
     let module = module_of(&declared.module_name);
-    std::fs::rename(workdir.join("generated.c"), workdir.join(format!("{module}.c")))
-        .context("cannot rename the generated C source")?;
+    std::fs::rename(
+        workdir.join("generated.c"),
+        workdir.join(format!("{module}.c")),
+    )
+    .context("cannot rename the generated C source")?;
     Ok(declared)
 }
 
@@ -190,7 +195,13 @@ fn dedent(text: &str) -> String {
         .min()
         .unwrap_or(0);
     text.lines()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -37,9 +37,14 @@ fn edits(text: &str) -> Vec<Edit<'_>> {
     let mut rest = text;
     while let Some(start) = rest.find("--- anchor\n") {
         let body = &rest[start + "--- anchor\n".len()..];
-        let (anchor, after) = body.split_once("+++ replacement\n").expect("patch file: replacement");
+        let (anchor, after) = body
+            .split_once("+++ replacement\n")
+            .expect("patch file: replacement");
         let (replacement, after) = after.split_once("=== end\n").expect("patch file: end");
-        edits.push(Edit { anchor, replacement });
+        edits.push(Edit {
+            anchor,
+            replacement,
+        });
         rest = after;
     }
     edits

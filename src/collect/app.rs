@@ -24,7 +24,10 @@ pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf], output: &P
                 "--app takes a source directory or a .py file",
             ));
         }
-        let walker = WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
+        let walker = WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
         let skipped = |e: &walkdir::DirEntry| {
             e.depth() > 0
                 && e.file_type().is_dir()
@@ -33,7 +36,8 @@ pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf], output: &P
                     || same_file(e.path(), output))
         };
         for item in walker.filter_entry(|e| !skipped(e)) {
-            let item = item.with_context(|| format!("cannot read app root `{}`", root.display()))?;
+            let item =
+                item.with_context(|| format!("cannot read app root `{}`", root.display()))?;
             if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
                 let relative = item.path().strip_prefix(root).unwrap_or(item.path());
                 files.add_file(&layout.app.join(relative), item.path())?;

@@ -75,7 +75,11 @@ impl Files {
     pub fn add_file(&mut self, dest: &Path, source: &Path) -> Result<()> {
         let meta = std::fs::metadata(source)
             .with_context(|| format!("cannot read `{}`", source.display()))?;
-        let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+        let mode = if meta.permissions().mode() & 0o111 != 0 {
+            0o755
+        } else {
+            0o644
+        };
         self.insert(Entry {
             dest: dest.to_path_buf(),
             source: Source::File(source.to_path_buf()),
@@ -99,13 +103,18 @@ impl Files {
     }
 
     fn into_plan(self) -> Plan {
-        Plan { entries: self.entries.into_values().collect() }
+        Plan {
+            entries: self.entries.into_values().collect(),
+        }
     }
 }
 
 /// Directories never copied from anywhere.
 pub fn is_noise_dir(name: &str) -> bool {
-    matches!(name, "__pycache__" | ".git" | ".hg" | ".svn" | ".mypy_cache" | ".pytest_cache" | ".tox")
+    matches!(
+        name,
+        "__pycache__" | ".git" | ".hg" | ".svn" | ".mypy_cache" | ".pytest_cache" | ".tox"
+    )
 }
 
 /// Files never copied from anywhere: bytecode is either left out or
@@ -128,8 +137,17 @@ impl Plan {
                 Source::File(path) => path.display().to_string(),
                 Source::Text(_) => "(generated)".to_string(),
             };
-            out += &format!("{:>10}  {}  <- {}\n", human_size(entry.size), entry.dest.display(), from);
-            let top = entry.dest.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            out += &format!(
+                "{:>10}  {}  <- {}\n",
+                human_size(entry.size),
+                entry.dest.display(),
+                from
+            );
+            let top = entry
+                .dest
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
             let part = parts.entry(top.unwrap_or_default()).or_default();
             part.0 += 1;
             part.1 += entry.size;
@@ -138,7 +156,11 @@ impl Plan {
         for (name, (count, size)) in &parts {
             out += &format!("{:>10}  {name} ({count} files)\n", human_size(*size));
         }
-        out += &format!("{:>10}  total ({} files)\n", human_size(self.total_size()), self.entries.len());
+        out += &format!(
+            "{:>10}  total ({} files)\n",
+            human_size(self.total_size()),
+            self.entries.len()
+        );
         out
     }
 }

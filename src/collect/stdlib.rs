@@ -13,25 +13,56 @@ use crate::layout::Layout;
 use crate::resolve::Environment;
 
 /// Top-level parts left out by default, by the name `--keep-stdlib` takes.
-pub const OPTIONAL_PARTS: &[&str] =
-    &["test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "config"];
+pub const OPTIONAL_PARTS: &[&str] = &[
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+    "config",
+];
 
 /// Extension modules that exist only for CPython's own tests or for Tk.
-const DYNLOAD_TEST_PREFIXES: &[&str] =
-    &["_test", "_ctypes_test", "_xxtestfuzz", "xxlimited", "_tkinter"];
+const DYNLOAD_TEST_PREFIXES: &[&str] = &[
+    "_test",
+    "_ctypes_test",
+    "_xxtestfuzz",
+    "xxlimited",
+    "_tkinter",
+];
 
-pub fn collect(files: &mut Files, env: &Environment, layout: &Layout, keep: &[String]) -> Result<()> {
+pub fn collect(
+    files: &mut Files,
+    env: &Environment,
+    layout: &Layout,
+    keep: &[String],
+) -> Result<()> {
     let stdlib = &env.info.stdlib;
-    let dynload = env.info.dynload.clone().unwrap_or_else(|| stdlib.join("lib-dynload"));
-    let walker = WalkDir::new(stdlib).follow_links(true).sort_by_file_name().into_iter();
+    let dynload = env
+        .info
+        .dynload
+        .clone()
+        .unwrap_or_else(|| stdlib.join("lib-dynload"));
+    let walker = WalkDir::new(stdlib)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
     for item in walker.filter_entry(|e| e.depth() == 0 || keeps(e.path(), stdlib, &dynload, keep)) {
-        let item = item.with_context(|| format!("cannot read the standard library at `{}`", stdlib.display()))?;
+        let item = item.with_context(|| {
+            format!("cannot read the standard library at `{}`", stdlib.display())
+        })?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
             let relative = item.path().strip_prefix(stdlib).unwrap_or(item.path());
             files.add_file(&layout.stdlib.join(relative), item.path())?;
         }
     }
-    for item in WalkDir::new(&dynload).follow_links(true).sort_by_file_name().min_depth(1).max_depth(1) {
+    for item in WalkDir::new(&dynload)
+        .follow_links(true)
+        .sort_by_file_name()
+        .min_depth(1)
+        .max_depth(1)
+    {
         let item = item.with_context(|| format!("cannot read `{}`", dynload.display()))?;
         let name = item.file_name().to_string_lossy();
         let test_only = DYNLOAD_TEST_PREFIXES.iter().any(|p| name.starts_with(p));
@@ -50,12 +81,19 @@ fn keeps(path: &Path, stdlib: &Path, dynload: &Path, keep: &[String]) -> bool {
     if !path.is_dir() {
         return true;
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if is_noise_dir(&name) {
         return false;
     }
     let top_level = path.parent() == Some(stdlib);
-    let part = if top_level && name.starts_with("config-") { "config" } else { name.as_str() };
+    let part = if top_level && name.starts_with("config-") {
+        "config"
+    } else {
+        name.as_str()
+    };
     if top_level && matches!(part, "site-packages" | "dist-packages") {
         return false;
     }

@@ -60,7 +60,12 @@ pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment
     let info = probe(&python)?;
     check_supported(&venv, &info)?;
     let libpython = find_libpython(&venv, &info)?;
-    Ok(Environment { venv, python, info, libpython })
+    Ok(Environment {
+        venv,
+        python,
+        info,
+        libpython,
+    })
 }
 
 fn find_venv(explicit: Option<&Path>, script_dir: &Path) -> Result<PathBuf> {
@@ -93,7 +98,10 @@ fn venv_python(venv: &Path) -> Result<PathBuf> {
     if let Some(home) = pyvenv::parse(&text).get("home") {
         if !Path::new(home).is_dir() {
             return Err(fail(
-                format!("the base Python of `{}` is gone: `{home}` does not exist", venv.display()),
+                format!(
+                    "the base Python of `{}` is gone: `{home}` does not exist",
+                    venv.display()
+                ),
                 "recreate the venv with an installed Python",
             ));
         }
@@ -174,5 +182,8 @@ fn find_libpython(venv: &Path, info: &Interpreter) -> Result<PathBuf> {
     if let Some(multiarch) = &info.multiarch {
         dirs.push(libdir.join(multiarch));
     }
-    dirs.iter().map(|dir| dir.join(soname)).find(|path| path.is_file()).ok_or_else(no_shared)
+    dirs.iter()
+        .map(|dir| dir.join(soname))
+        .find(|path| path.is_file())
+        .ok_or_else(no_shared)
 }

@@ -20,7 +20,8 @@ mod tests {
 
     #[test]
     fn splits_at_the_first_equals_sign() {
-        let cfg = parse("home = /opt/py/bin\ncommand = /opt/py/bin/python -m venv --prompt=a=b x\n");
+        let cfg =
+            parse("home = /opt/py/bin\ncommand = /opt/py/bin/python -m venv --prompt=a=b x\n");
         assert_eq!(cfg["home"], "/opt/py/bin");
         assert_eq!(cfg["command"], "/opt/py/bin/python -m venv --prompt=a=b x");
     }

@@ -34,8 +34,10 @@ pub struct ManifestFile {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        serde_json::from_slice(&text).with_context(|| format!("`{}` is not an embedpack manifest", path.display()))
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        serde_json::from_slice(&text)
+            .with_context(|| format!("`{}` is not an embedpack manifest", path.display()))
     }
 
     pub fn to_json(&self) -> String {

@@ -1,0 +1,212 @@
+//! A bundle built by `embedpack build` starts its own Python wherever it
+//! is copied: moved away from its venv, into a path with a space, on a
+//! bare machine, under hostile PYTHON* variables, from many threads, and
+//! whether the host dlopen()s it or was linked to it.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::*;
+
+/// Hostile variables: if any of them reached the interpreter, the plugin
+/// would import the trap files or fail `checks.isolated()`.
+const TRAPS: &[(&str, &str)] = &[
+    ("PYTHONPATH", "/evil"),
+    ("PYTHONHOME", "/evil"),
+    ("PYTHONSTARTUP", "/evil/json.py"),
+    ("PYTHONUSERBASE", "/evil"),
+    ("PYTHONNOUSERSITE", ""),
+    ("PYTHONSAFEPATH", ""),
+];
+
+/// Lays out the trap files under `root`: a `/evil` that shadows `json`,
+/// `site`-time hooks, and a `json.py` in the working directory `cwd`.
+fn set_traps(root: &Path, cwd: &Path) {
+    let trap = "raise SystemExit('a PYTHON* trap was imported')\n";
+    let evil = root.join("evil");
+    let user_site = evil.join("lib/python3.11/site-packages");
+    std::fs::create_dir_all(&user_site).unwrap();
+    std::fs::create_dir_all(cwd).unwrap();
+    for path in [
+        evil.join("json.py"),
+        evil.join("sitecustomize.py"),
+        user_site.join("usercustomize.py"),
+        user_site.join("json.py"),
+        cwd.join("json.py"),
+    ] {
+        std::fs::write(path, trap).unwrap();
+    }
+}
+
+fn trapped(command: &mut Command) -> &mut Command {
+    command.env_clear();
+    for (key, value) in TRAPS {
+        command.env(key, value);
+    }
+    command
+}
+
+/// Every file the manifest lists is unchanged and nothing was added:
+/// running the bundle must not write into it (no `__pycache__`).
+fn assert_unchanged(bundle: &Path) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    let listed: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    for entry in walkdir::WalkDir::new(bundle) {
+        let entry = entry.unwrap();
+        let relative = entry
+            .path()
+            .strip_prefix(bundle)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !relative.contains("__pycache__"),
+            "the bundle was written to: {relative}"
+        );
+        if entry.file_type().is_file() && relative != "MANIFEST.json" {
+            assert!(
+                listed.contains(&relative),
+                "unexpected file in the bundle: {relative}"
+            );
+        }
+    }
+    for file in files {
+        let path = bundle.join(file["path"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let digest = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        assert_eq!(
+            digest,
+            file["sha256"].as_str().unwrap(),
+            "{} changed",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn moved_bundle_starts_without_its_venv_under_hostile_environment() {
+    let dir = workdir("moved");
+    let own_venv = dir.join("venv");
+    copy_tree(&venv(), &own_venv);
+    let built = dir.join("built");
+    build_sentinel(&own_venv, &built);
+    std::fs::rename(&own_venv, dir.join("venv-renamed-away")).unwrap();
+    let moved = dir.join("a path with space/bundle");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&built, &moved).unwrap();
+    set_traps(&dir, &dir.join("cwd"));
+    let evil = dir.join("evil");
+    let mut command = Command::new(run_plugin_host());
+    trapped(&mut command)
+        .env("PYTHONPATH", &evil)
+        .env("PYTHONHOME", &evil)
+        .env("PYTHONSTARTUP", evil.join("json.py"))
+        .env("PYTHONUSERBASE", &evil)
+        .current_dir(dir.join("cwd"))
+        .arg(moved.join("libsentinel.so"))
+        .args([
+            "checks.isolated()",
+            "checks.speedups()",
+            "checks.inside(sys.prefix + '/x')",
+        ]);
+    let output = run_ok(&mut command);
+    assert_eq!(stdout(&output), "1\n1\n1\n", "stderr:\n{}", stderr(&output));
+    assert_unchanged(&moved);
+}
+
+#[test]
+fn bare_chroot_from_a_path_with_a_space_with_eight_threads() {
+    let root = bare_root("chroot");
+    let bundle = root.join("opt/my plugins/sentinel");
+    std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
+    copy_tree(sentinel_bundle(), &bundle);
+    std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
+    set_traps(&root, &root.join("work"));
+    let mut command = Command::new("/usr/sbin/chroot");
+    trapped(&mut command).arg(&root).args([
+        "/host",
+        "/opt/my plugins/sentinel/libsentinel.so",
+        "--chdir",
+        "/work",
+        "--threads",
+        "8",
+        "checks.isolated()",
+        "checks.speedups()",
+        "checks.write_unicode_name('/tmp')",
+        "checks.say('printed from Python')",
+    ]);
+    let output = run_ok(&mut command);
+    // print() output goes through a pipe here: Python's buffer is flushed
+    // at exit, before C's own stdio buffer, so only the lines are compared.
+    let out = stdout(&output);
+    let (python, host): (Vec<&str>, Vec<&str>) = out.lines().partition(|l| l.contains("Python"));
+    assert_eq!(
+        python,
+        ["printed from Python"],
+        "stdout:\n{out}\nstderr:\n{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        host,
+        ["1 (8 threads)", "1", "9", "1"],
+        "stderr:\n{}",
+        stderr(&output)
+    );
+    assert!(root.join("tmp/données-✓.txt").is_file());
+    assert_unchanged(&bundle);
+}
+
+#[test]
+fn relative_dlopen_then_chdir_before_the_first_call() {
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .current_dir(sentinel_bundle())
+            .args([
+                "./libsentinel.so",
+                "--chdir",
+                "/",
+                "checks.isolated()",
+                "6*7",
+            ]),
+    );
+    assert_eq!(stdout(&output), "1\n42\n", "stderr:\n{}", stderr(&output));
+}
+
+#[test]
+fn host_linked_at_build_time() {
+    let bundle = sentinel_bundle();
+    let include = format!("-I{}", bundle.join("include").display());
+    let libdir = format!("-L{}", bundle.display());
+    let rpath = format!("-Wl,-rpath,{}", bundle.display());
+    let host = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let output = run_ok(
+        Command::new(host)
+            .current_dir("/")
+            .args(["checks.isolated()", "checks.speedups()"]),
+    );
+    assert_eq!(stdout(&output), "1\n1\n", "stderr:\n{}", stderr(&output));
+}
+
+#[test]
+fn debug_variable_prints_home_and_sys_path() {
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .env("EMBEDPACK_DEBUG", "1")
+            .arg(sentinel_bundle().join("libsentinel.so"))
+            .arg("1"),
+    );
+    let err = stderr(&output);
+    let home = sentinel_bundle().join("python");
+    assert!(
+        err.contains(&format!("embedpack: sys.prefix {}", home.display())),
+        "{err}"
+    );
+    assert!(err.contains("embedpack: sys.path ["), "{err}");
+}

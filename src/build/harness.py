@@ -12,11 +12,13 @@ reported on stderr with exit status 3.
 import json
 import os
 import sys
+import traceback
 import types
 
 import cffi
 
 USER_ERROR = 3
+SCRIPT_RAISED = 4
 SOURCE_KEYWORDS = (
     "libraries", "library_dirs", "include_dirs", "sources", "define_macros",
     "undef_macros", "extra_compile_args", "extra_link_args",
@@ -119,7 +121,15 @@ def run_script(script):
         exec(code, module.__dict__)
     except SystemExit as e:
         if e.code not in (None, 0):
-            raise
+            sys.stderr.write("the script called sys.exit(%r)\n" % (e.code,))
+            sys.exit(SCRIPT_RAISED)
+    except BaseException as e:
+        # Show the traceback from the script's own frames on.
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != script:
+            tb = tb.tb_next
+        traceback.print_exception(type(e), e, tb or e.__traceback__)
+        sys.exit(SCRIPT_RAISED)
     return module.__dict__
 
 

@@ -1,0 +1,275 @@
+//! `embedpack build` on bad input: one clear error with a hint, a non-zero
+//! exit, and nothing written; and what a good build leaves out.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::*;
+
+fn build(script: &Path, out: &Path, extra: &[&str]) -> Output {
+    embedpack()
+        .arg("build")
+        .arg(script)
+        .arg("--venv")
+        .arg(venv())
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn assert_failed(output: &Output, expected: &[&str]) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{err}");
+    assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
+    assert!(err.contains("\nhint: "), "no hint in:\n{err}");
+    for text in expected {
+        assert!(err.contains(text), "`{text}` not in:\n{err}");
+    }
+}
+
+/// A build script in a fresh folder, with `body` after the FFI set-up.
+fn script(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("build_plugin.py");
+    std::fs::write(
+        &path,
+        format!("import cffi\nffibuilder = cffi.FFI()\n{body}\n"),
+    )
+    .unwrap();
+    path
+}
+
+const EMBEDDING: &str = r#"
+ffibuilder.embedding_api("int twice(int);")
+ffibuilder.embedding_init_code("""
+from plugin import ffi
+@ffi.def_extern()
+def twice(x):
+    return 2 * x
+""")
+"#;
+
+#[test]
+fn no_venv_found_says_what_was_tried() {
+    let dir = workdir("cli-no-venv");
+    let path = script(&dir, EMBEDDING);
+    let out = dir.join("out");
+    let output = embedpack()
+        .arg("build")
+        .arg(&path)
+        .arg("-o")
+        .arg(&out)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    assert_failed(
+        &output,
+        &[
+            "no virtualenv found",
+            ".venv beside the build script",
+            "--venv",
+        ],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn script_without_an_embedding_ffi() {
+    let dir = workdir("cli-no-ffi");
+    let path = script(&dir, "other = cffi.FFI()\nother.cdef('int f(int);')");
+    let out = dir.join("out");
+    assert_failed(
+        &build(&path, &out, &[]),
+        &["defines no FFI object with an `embedding_api()`", "`other`"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn script_with_two_embedding_ffis_asks_for_a_name() {
+    let dir = workdir("cli-two-ffi");
+    let body = format!("{EMBEDDING}\nsecond = cffi.FFI()\nsecond.embedding_api('int g(int);')");
+    let path = script(&dir, &body);
+    assert_failed(
+        &build(&path, &dir.join("out"), &[]),
+        &["several embedding FFI objects", "`ffibuilder`", "`second`"],
+    );
+}
+
+#[test]
+fn script_that_raises_shows_its_traceback() {
+    let dir = workdir("cli-raises");
+    let path = script(&dir, "raise RuntimeError('the build script broke')");
+    let out = dir.join("out");
+    assert_failed(
+        &build(&path, &out, &[]),
+        &[
+            "failed",
+            "Traceback",
+            "RuntimeError: the build script broke",
+        ],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn c_that_does_not_compile_shows_the_compiler_error() {
+    let dir = workdir("cli-bad-c");
+    let body = format!("{EMBEDDING}\nffibuilder.set_source('plugin', 'int broken(void) {{ return undeclared_name; }}')");
+    let path = script(&dir, &body);
+    let out = dir.join("out");
+    assert_failed(
+        &build(&path, &out, &[]),
+        &["does not compile", "undeclared_name"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn named_ffi_object_and_sys_exit_in_the_script() {
+    let dir = workdir("cli-named");
+    let body =
+        format!("{EMBEDDING}\nffibuilder.set_source('pkg.plugin', '')\nimport sys\nsys.exit(0)");
+    let path = script(&dir, &body);
+    let out = dir.join("out");
+    let arg = format!("{}:ffibuilder", path.display());
+    let output = run_ok(
+        embedpack()
+            .arg("build")
+            .arg(&arg)
+            .arg("--venv")
+            .arg(venv())
+            .arg("-o")
+            .arg(&out),
+    );
+    // <module> is the last dotted component of the set_source name.
+    assert!(out.join("libplugin.so").is_file(), "{}", stderr(&output));
+    assert!(out.join("include/plugin.h").is_file());
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let out = workdir("cli-dry-run").join("out");
+    let fixture = repo().join("tests/fixtures/sentinel");
+    let output = run_ok(
+        embedpack()
+            .arg("build")
+            .arg(fixture.join("build_sentinel.py"))
+            .args(["--venv".as_ref(), venv().as_os_str()])
+            .args(["--app".as_ref(), fixture.join("app").as_os_str()])
+            .args([
+                "-o".as_ref(),
+                out.as_os_str(),
+                "--dry-run".as_ref(),
+                "--keep-stdlib".as_ref(),
+                "tkinter".as_ref(),
+            ]),
+    );
+    let plan = stdout(&output);
+    for expected in [
+        "libsentinel.so  <- ",
+        "include/sentinel.h  <- (generated)",
+        "lib/libpython3.11.so.1.0  <- ",
+        "app/sentinel_app/checks.py  <- ",
+        "site-packages/markupsafe/_speedups.",
+        "python/lib/python3.11/lib-dynload/",
+        "python/lib/python3.11/tkinter/__init__.py",
+        " total (",
+    ] {
+        assert!(plan.contains(expected), "`{expected}` not in the plan");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn bundle_leaves_out_tests_gui_build_tools_and_static_libpython() {
+    let bundle = sentinel_bundle();
+    let stdlib = bundle.join("python/lib/python3.11");
+    assert!(stdlib.join("json/__init__.py").is_file());
+    for left_out in [
+        "test",
+        "idlelib",
+        "tkinter",
+        "turtledemo",
+        "ensurepip",
+        "lib2to3",
+        "unittest/test",
+    ] {
+        assert!(!stdlib.join(left_out).exists(), "{left_out} was bundled");
+    }
+    let names: Vec<String> = std::fs::read_dir(&stdlib)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("config-")),
+        "config-* was bundled"
+    );
+    let site = bundle.join("site-packages");
+    assert!(site.join("cffi/__init__.py").is_file());
+    for left_out in ["pip", "setuptools", "_distutils_hack", "pkg_resources"] {
+        assert!(!site.join(left_out).exists(), "{left_out} was bundled");
+    }
+    let found_pyc = walkdir::WalkDir::new(bundle)
+        .into_iter()
+        .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "pyc"));
+    assert!(!found_pyc, "bytecode from the build machine was bundled");
+}
+
+#[test]
+fn refuses_to_replace_a_folder_it_did_not_write() {
+    let dir = workdir("cli-replace");
+    let out = dir.join("precious");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "keep me").unwrap();
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    assert_failed(
+        &build(&path, &out, &[]),
+        &["is not a bundle embedpack wrote", "--force"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    // A bundle it wrote is replaced as a whole; --force replaces anything.
+    run_ok(
+        embedpack()
+            .arg("build")
+            .arg(&path)
+            .arg("--venv")
+            .arg(venv())
+            .arg("-o")
+            .arg(&out)
+            .arg("--force"),
+    );
+    assert!(!out.join("notes.txt").exists());
+    std::fs::write(out.join("extra.txt"), "stale").unwrap();
+    run_ok(
+        embedpack()
+            .arg("build")
+            .arg(&path)
+            .arg("--venv")
+            .arg(venv())
+            .arg("-o")
+            .arg(&out),
+    );
+    assert!(out.join("libplugin.so").is_file() && !out.join("extra.txt").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains(".embedpack-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn help_shows_an_example() {
+    let output = run_ok(embedpack().args(["build", "--help"]));
+    assert!(stdout(&output).contains("embedpack build plugin_build.py --app src"));
+}

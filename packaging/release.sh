@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the release binary and packs it with its README and licence
-# notice into target/release/embedpack-<version>-<arch>-linux.tar.gz.
+# Builds the release binary and packs it with the README
+# into target/release/embedpack-<version>-<arch>-linux.tar.gz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked

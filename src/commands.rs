@@ -44,8 +44,8 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         apps: args.app.clone(),
         keep_stdlib: args.keep_stdlib.clone(),
         keep_build_tools: args.keep_build_tools,
-        output: out.clone(),
     };
+    check_output_outside_inputs(&out, &env.venv, &args.app)?;
     let plan = collect::plan(&plugin, &env, &options)?;
     if args.dry_run {
         print!("{}", plan.describe());
@@ -75,4 +75,46 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         human_size(plan.total_size())
     ));
     Ok(())
+}
+
+/// The output is replaced as a whole, and is never read as input: it may
+/// not lie inside the venv or an app root.
+fn check_output_outside_inputs(out: &Path, venv: &Path, apps: &[PathBuf]) -> Result<()> {
+    let out = canonical_prefix(out);
+    let inputs = std::iter::once((venv, "the venv"))
+        .chain(apps.iter().map(|a| (a.as_path(), "an app root")));
+    for (input, what) in inputs {
+        if input.is_dir() && out.starts_with(canonical_prefix(input)) {
+            return Err(fail(
+                format!(
+                    "the output `{}` lies inside {what}, `{}`",
+                    out.display(),
+                    input.display()
+                ),
+                "choose an -o outside the venv and the --app folders",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute with symlinks resolved as far as it exists.
+fn canonical_prefix(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    resolved.extend(rest.iter().rev());
+    resolved
 }

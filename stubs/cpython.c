@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "embedpack.h"
 #include "bootstrap.h"
@@ -206,8 +207,29 @@ static void print_debug(void)
     print_sys("path");
 }
 
+/* When the host or another library started Python, it must be the
+ * Python this plugin was compiled for. */
+static int check_running_python(void)
+{
+    const char *running = Py_GetVersion();
+    char expected[32];
+
+    snprintf(expected, sizeof expected, "%d.%d.", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    if (strncmp(running, expected, strlen(expected)) == 0 && strstr(running, "PyPy") == NULL)
+        return 0;
+    PyErr_Format(PyExc_ImportError,
+                 "embedpack: the bundle %s was built for CPython %d.%d, but this "
+                 "process already runs Python %.40s; load it into a CPython %d.%d "
+                 "process or rebuild it for this one",
+                 embedpack_bundle_dir(), PY_MAJOR_VERSION, PY_MINOR_VERSION, running,
+                 PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    return -1;
+}
+
 int embedpack_attach(void)
 {
+    if (!started_here && check_running_python() != 0)
+        return -1;
     if (append_to_sys_path(EMBEDPACK_APP) != 0 || add_site_dir(EMBEDPACK_SITE) != 0)
         return -1;
     if (embedpack_debug())

@@ -273,3 +273,69 @@ fn help_shows_an_example() {
     let output = run_ok(embedpack().args(["build", "--help"]));
     assert!(stdout(&output).contains("embedpack build plugin_build.py --app src"));
 }
+
+#[test]
+fn app_roots_are_merged_but_may_not_clash() {
+    let dir = workdir("cli-app-clash");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    for root in ["one", "two"] {
+        std::fs::create_dir_all(dir.join(root).join("shared")).unwrap();
+        std::fs::write(dir.join(root).join("shared/__init__.py"), "").unwrap();
+    }
+    std::fs::write(dir.join("one/only_one.py"), "").unwrap();
+    let out = dir.join("out");
+    let clash = build(
+        &path,
+        &out,
+        &[
+            "--app",
+            dir.join("one").to_str().unwrap(),
+            "--app",
+            dir.join("two").to_str().unwrap(),
+        ],
+    );
+    assert_failed(&clash, &["`shared` is provided by both", "one`", "two`"]);
+    assert!(!out.exists());
+    std::fs::remove_dir_all(dir.join("two/shared")).unwrap();
+    std::fs::write(dir.join("two/only_two.py"), "").unwrap();
+    std::fs::create_dir_all(dir.join("two/.git")).unwrap();
+    std::fs::write(dir.join("two/.git/config"), "").unwrap();
+    let merged = build(
+        &path,
+        &out,
+        &[
+            "--app",
+            dir.join("one").to_str().unwrap(),
+            "--app",
+            dir.join("two").to_str().unwrap(),
+        ],
+    );
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    assert!(out.join("app/only_one.py").is_file() && out.join("app/only_two.py").is_file());
+    assert!(out.join("app/shared/__init__.py").is_file());
+    assert!(!out.join("app/.git").exists());
+}
+
+#[test]
+fn output_inside_an_input_is_refused() {
+    let dir = workdir("cli-out-inside");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let inside_app = dir.join("src/dist/plugin");
+    let output = build(
+        &path,
+        &inside_app,
+        &["--app", dir.join("src").to_str().unwrap()],
+    );
+    assert_failed(&output, &["lies inside an app root"]);
+    assert!(!inside_app.exists());
+    let inside_venv = venv().join("plugin-out");
+    assert_failed(&build(&path, &inside_venv, &[]), &["lies inside the venv"]);
+    assert!(!inside_venv.exists());
+}

@@ -1,7 +1,9 @@
 //! The user's own modules (`--app`): a directory is a source root whose
-//! contents go into `app/`; a `.py` file is one module.  Version-control
-//! folders, venvs, caches and the output itself are never copied.
+//! contents go into `app/`, merged with the other roots; a `.py` file is
+//! one module.  Version-control folders, venvs and caches are never copied
+//! (the output cannot lie inside a root), and two roots may not provide the same name.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -11,45 +13,71 @@ use super::{is_noise_dir, is_noise_file, Files};
 use crate::fail;
 use crate::layout::Layout;
 
-pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf], output: &Path) -> Result<()> {
+pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf]) -> Result<()> {
+    let mut providers: BTreeMap<String, &Path> = BTreeMap::new();
     for root in roots {
-        if root.is_file() {
-            let name = root.file_name().unwrap_or_default();
-            files.add_file(&layout.app.join(name), root)?;
-            continue;
-        }
-        if !root.is_dir() {
-            return Err(fail(
-                format!("app path `{}` does not exist", root.display()),
-                "--app takes a source directory or a .py file",
-            ));
-        }
-        let walker = WalkDir::new(root)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter();
-        let skipped = |e: &walkdir::DirEntry| {
-            e.depth() > 0
-                && e.file_type().is_dir()
-                && (is_noise_dir(&e.file_name().to_string_lossy())
-                    || e.path().join("pyvenv.cfg").exists()
-                    || same_file(e.path(), output))
-        };
-        for item in walker.filter_entry(|e| !skipped(e)) {
-            let item =
-                item.with_context(|| format!("cannot read app root `{}`", root.display()))?;
-            if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
-                let relative = item.path().strip_prefix(root).unwrap_or(item.path());
-                files.add_file(&layout.app.join(relative), item.path())?;
+        for relative in root_files(root)? {
+            let top = relative
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let name = top.unwrap_or_default();
+            let name = name.strip_suffix(".py").unwrap_or(&name).to_string();
+            let provider = *providers.entry(name.clone()).or_insert(root);
+            if provider != root {
+                return Err(fail(
+                    format!(
+                        "`{name}` is provided by both `{}` and `{}`",
+                        provider.display(),
+                        root.display()
+                    ),
+                    "app roots are merged into one folder; rename one or drop one --app",
+                ));
             }
+            let source = if root.is_file() {
+                root.clone()
+            } else {
+                root.join(&relative)
+            };
+            files.add_file(&layout.app.join(&relative), &source)?;
         }
     }
     Ok(())
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// The files of one app root, relative to it (for a `.py` file: its name).
+fn root_files(root: &Path) -> Result<Vec<PathBuf>> {
+    if root.is_file() {
+        return Ok(vec![PathBuf::from(root.file_name().unwrap_or_default())]);
     }
+    if !root.is_dir() {
+        return Err(fail(
+            format!("app path `{}` does not exist", root.display()),
+            "--app takes a source directory or a .py file",
+        ));
+    }
+    let skipped = |e: &walkdir::DirEntry| {
+        e.depth() > 0
+            && e.file_type().is_dir()
+            && (is_noise_dir(&e.file_name().to_string_lossy())
+                || e.path().join("pyvenv.cfg").exists())
+    };
+    let mut files = Vec::new();
+    for item in WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !skipped(e))
+    {
+        let item = item.with_context(|| format!("cannot read app root `{}`", root.display()))?;
+        if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
+            files.push(
+                item.path()
+                    .strip_prefix(root)
+                    .unwrap_or(item.path())
+                    .to_path_buf(),
+            );
+        }
+    }
+    Ok(files)
 }

@@ -47,8 +47,6 @@ pub struct Options {
     pub apps: Vec<PathBuf>,
     pub keep_stdlib: Vec<String>,
     pub keep_build_tools: bool,
-    /// The output, never copied into the bundle from an app root.
-    pub output: PathBuf,
 }
 
 pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Plan> {
@@ -60,7 +58,7 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     files.add_file(&layout.libdir.join(soname), &env.libpython)?;
     stdlib::collect(&mut files, env, layout, &options.keep_stdlib)?;
     site::collect(&mut files, env, layout, options.keep_build_tools)?;
-    app::collect(&mut files, layout, &options.apps, &options.output)?;
+    app::collect(&mut files, layout, &options.apps)?;
     Ok(files.into_plan())
 }
 

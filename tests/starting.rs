@@ -1,0 +1,165 @@
+//! How a bundle starts: in a process where Python already runs, next to
+//! another bundle, from C compiled with the script's `set_source()`
+//! arguments — and how it fails without taking the host down.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::*;
+
+fn ctypes_call(python: &str, bundle: &Path) -> std::process::Output {
+    let code = "import ctypes, sys\n\
+                lib = ctypes.CDLL(sys.argv[1])\n\
+                lib.evaluate.argtypes = [ctypes.c_char_p]\n\
+                print(lib.evaluate(b'6*7'))\n\
+                print(lib.evaluate(b'checks.inside(sys.modules[\"sentinel_app\"].__file__)'))\n\
+                print(sys.path[-1] == sys.argv[2])\n";
+    run_ok(
+        Command::new(python)
+            .args(["-I", "-c", code])
+            .arg(bundle.join("libsentinel.so"))
+            .arg(bundle.join("site-packages")),
+    )
+}
+
+#[test]
+fn python_process_loads_the_bundle_with_ctypes() {
+    let output = ctypes_call("python3", sentinel_bundle());
+    assert_eq!(
+        stdout(&output),
+        "42\n1\nTrue\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn debian_python_process_loads_a_pyenv_bundle() {
+    // Same major.minor, another build: the bundle's paths are appended to
+    // the running interpreter's.
+    let output = ctypes_call("/usr/bin/python3.11", sentinel_bundle());
+    assert_eq!(
+        stdout(&output),
+        "42\n1\nTrue\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn two_bundles_in_one_process() {
+    let dir = workdir("two-bundles");
+    let hello = dir.join("hello");
+    run_ok(
+        embedpack()
+            .arg("build")
+            .arg(repo().join("examples/hello/build_hello.py"))
+            .arg("--venv")
+            .arg(venv())
+            .arg("--app")
+            .arg(repo().join("examples/hello/app"))
+            .arg("-o")
+            .arg(&hello),
+    );
+    let host = host("two_plugins", &[]);
+    let output = run_ok(
+        Command::new(host)
+            .arg(hello.join("libhello.so"))
+            .arg(sentinel_bundle().join("libsentinel.so"))
+            .args([
+                "checks.inside(sys.modules['sentinel_app'].__file__)",
+                "checks.inside(sys.modules['greeting'].__file__)",
+            ]),
+    );
+    // Python was started by hello; sentinel's app still comes from its own bundle.
+    assert_eq!(
+        stdout(&output),
+        "42\n1\n0\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bundle_without_its_stdlib_spares_the_host() {
+    let dir = workdir("no-stdlib");
+    let bundle = dir.join("broken bundle");
+    copy_tree(sentinel_bundle(), &bundle);
+    std::fs::remove_dir_all(bundle.join("python/lib/python3.11")).unwrap();
+    let output = Command::new(run_plugin_host())
+        .arg(bundle.join("libsentinel.so"))
+        .args(["6*7", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the host did not survive:\n{err}"
+    );
+    assert_eq!(stdout(&output), "0\n0\n");
+    let paragraph = format!(
+        "embedpack: the Python bundle {} cannot start: ",
+        bundle.join("libsentinel.so").display()
+    );
+    assert_eq!(err.matches(&paragraph).count(), 1, "{err}");
+    assert!(
+        err.contains("python/lib/python3.11/os.py is missing"),
+        "{err}"
+    );
+
+    // A host can ask before calling anything.
+    let include = format!("-I{}", bundle.join("include").display());
+    let libdir = format!("-L{}", bundle.display());
+    let rpath = format!("-Wl,-rpath,{}", bundle.display());
+    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let output = Command::new(linked).arg("1").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("sentinel_init failed: "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("os.py is missing"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn set_source_arguments_are_honored_from_the_scripts_folder() {
+    let dir = workdir("native");
+    let fixture = repo().join("tests/fixtures/native");
+    let out = dir.join("native");
+    run_ok(
+        embedpack()
+            .current_dir(&dir)
+            .arg("build")
+            .arg(fixture.join("build_native.py"))
+            .arg("--venv")
+            .arg(venv())
+            .arg("--app")
+            .arg(fixture.join("helper.py"))
+            .arg("-o")
+            .arg(&out),
+    );
+    let source = "#include <stdio.h>\n#include \"native.h\"\nint main(void) { printf(\"%d\\n\", compute(10)); return 0; }\n";
+    std::fs::write(dir.join("main.c"), source).unwrap();
+    let host = dir.join("main");
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(&host)
+            .arg(dir.join("main.c"))
+            .arg(format!("-I{}", out.join("include").display()))
+            .arg(format!("-L{}", out.display()))
+            .arg("-lnative")
+            .arg(format!("-Wl,-rpath,{}", out.display())),
+    );
+    // 3 * 10 + 4 from the C side (FACTOR, OFFSET), + sqrt(81) through libm.
+    let output = run_ok(Command::new(host).current_dir("/"));
+    assert_eq!(stdout(&output), "43\n", "stderr:\n{}", stderr(&output));
+}

@@ -9,9 +9,12 @@ const EXAMPLES: &str = "\
 Examples:
   embedpack build plugin_build.py --app src -o dist/plugin
   embedpack build setup_ffi.py:ffibuilder --venv .venv --dry-run
+  embedpack build plugin_build.py -o dist/plugin-1.0.tar.gz
+  embedpack verify dist/plugin-1.0.tar.gz
 
 Exit status: 0 on success, 1 when embedpack could not do what was asked
-(the message says why), 2 for a malformed command line.";
+(the message says why) or `verify` found problems, 2 for a malformed
+command line.";
 
 #[derive(Parser)]
 #[command(name = "embedpack", version, about, after_help = EXAMPLES)]
@@ -31,6 +34,17 @@ pub enum Command {
     /// Compile a CFFI embedding build script into a self-contained bundle.
     #[command(after_help = EXAMPLES)]
     Build(BuildArgs),
+    /// Check a bundle (folder or archive) against its manifest.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The bundle folder, `.zip` or `.tar.gz`.
+    pub bundle: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]
@@ -47,7 +61,8 @@ pub struct BuildArgs {
     /// put first on sys.path. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub app: Vec<PathBuf>,
-    /// Where to write the bundle [default: ./dist/<module>].
+    /// Where to write the bundle: a folder, or an archive of one by its
+    /// extension (`.zip`, `.tar.gz`) [default: ./dist/<module>].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Print what would go where, with sizes, and write nothing.
@@ -64,6 +79,25 @@ pub struct BuildArgs {
     /// Keep pip, setuptools and wheel, which are left out by default.
     #[arg(long)]
     pub keep_build_tools: bool,
+    /// Leave a distribution out of site-packages: every file its metadata
+    /// (RECORD) lists, and its editable sources. By name, as `pip list`
+    /// shows it. Repeatable.
+    #[arg(long, value_name = "DIST")]
+    pub exclude: Vec<String>,
+    /// Do not pre-compile the bundle's Python files to bytecode (smaller
+    /// bundle, slower first call).
+    #[arg(long)]
+    pub no_bytecode: bool,
+    /// A shared library the host program provides (e.g. `libsqlite3.so.0`
+    /// for a sqlite3 extension): not bundled, recorded in the manifest.
+    /// By SONAME. Repeatable.
+    #[arg(long, value_name = "SONAME")]
+    pub host_lib: Vec<String>,
+    /// A shared library Python code opens by name at run time
+    /// (`ctypes.CDLL("libfoo.so.1")`, `ffi.dlopen`): bundled in `lib/`
+    /// under its SONAME, where the bundle's modules find it. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub include_lib: Vec<PathBuf>,
 }
 
 /// How much to print on stderr.

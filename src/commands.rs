@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, Command, Log};
+use crate::cli::{BuildArgs, Command, Log, VerifyArgs};
 use crate::collect::{self, human_size};
-use crate::write::{self, Manifest, PythonInfo};
-use crate::{build, fail, resolve};
+use crate::layout::Layout;
+use crate::write::{self, Distribution, Manifest, PythonInfo, Requires};
+use crate::{build, fail, link, resolve, verify};
 
 pub fn run(command: Command, log: Log) -> Result<()> {
     match command {
         Command::Build(args) => build(args, log),
+        Command::Verify(args) => verify(args, log),
     }
 }
 
@@ -44,9 +46,32 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         apps: args.app.clone(),
         keep_stdlib: args.keep_stdlib.clone(),
         keep_build_tools: args.keep_build_tools,
+        exclude: args.exclude.clone(),
     };
     check_output_outside_inputs(&out, &env.venv, &args.app)?;
-    let plan = collect::plan(&plugin, &env, &options)?;
+    let mtime = source_date_epoch()?;
+    let mut plan = collect::plan(&plugin, &env, &options)?;
+    let (count, size) = plan.size_under(&plugin.layout.site);
+    log.info(format!(
+        "site-packages: {count} files, {}",
+        human_size(size)
+    ));
+    let _bytecode = if args.no_bytecode {
+        None
+    } else {
+        let bytecode = collect::compile_bytecode(&mut plan, &env.python)?;
+        for skipped in &bytecode.skipped {
+            log.detail(format!(
+                "no bytecode for `{skipped}`: it does not compile with this Python"
+            ));
+        }
+        Some(bytecode)
+    };
+    let link::Linked {
+        plan,
+        report: linked,
+        scratch: _scratch,
+    } = link::link(plan, &link_options(&args, &plugin.layout, &env), log)?;
     if args.dry_run {
         print!("{}", plan.describe());
         return Ok(());
@@ -65,16 +90,73 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
                 .to_string_lossy()
                 .into_owned(),
         },
+        compiler: plugin.compiler.clone(),
+        distributions: plan
+            .distributions(&plugin.layout.site)
+            .into_iter()
+            .map(|(name, version)| Distribution { name, version })
+            .collect(),
+        requires: Requires {
+            versions: linked.versions.clone(),
+            host_libs: linked.host_libs.clone(),
+        },
         files: Vec::new(),
     };
-    write::write_dir(&plan, &plugin.layout, manifest, &out, args.force)?;
+    let output = write::Output {
+        path: out.clone(),
+        force: args.force,
+        mtime,
+    };
+    write::write(&plan, &plugin.layout, manifest, &output)?;
     log.info(format!(
         "Wrote `{}`: {} files, {}",
         out.display(),
         plan.entries.len(),
         human_size(plan.total_size())
     ));
+    log.info(linked.summary());
     Ok(())
+}
+
+fn link_options(args: &BuildArgs, layout: &Layout, env: &resolve::Environment) -> link::Options {
+    let libpython = env.libpython.file_name().unwrap_or_default();
+    link::Options {
+        libdir: layout.libdir.clone(),
+        libpython: libpython.to_string_lossy().into_owned(),
+        host_libs: args.host_lib.clone(),
+        include_libs: args.include_lib.clone(),
+    }
+}
+
+fn verify(args: VerifyArgs, log: Log) -> Result<()> {
+    let report = verify::verify(&args.bundle)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.ok {
+        anyhow::bail!(
+            "`{}` does not match its manifest ({} problems)",
+            args.bundle.display(),
+            report.problems.len()
+        );
+    }
+    log.detail("verified");
+    Ok(())
+}
+
+/// Every file's time: `SOURCE_DATE_EPOCH` when set, else a fixed one.
+fn source_date_epoch() -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) if !value.trim().is_empty() => value.trim().parse().map_err(|_| {
+            fail(
+                format!("SOURCE_DATE_EPOCH is `{value}`, not a number of seconds"),
+                "set it to a Unix time such as `$(git log -1 --format=%ct)`",
+            )
+        }),
+        _ => Ok(write::DEFAULT_MTIME),
+    }
 }
 
 /// The output is replaced as a whole, and is never read as input: it may

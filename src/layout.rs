@@ -15,6 +15,11 @@ pub struct Layout {
     pub header: PathBuf,
     /// `lib/`: libpython and the shared libraries vendored with it.
     pub libdir: PathBuf,
+    /// `lib/pkgconfig/<module>.pc`: compile and link flags for pkg-config.
+    pub pkgconfig: PathBuf,
+    /// `lib/cmake/<module>/<module lowercased>-config.cmake`: the CMake
+    /// package that `find_package(<module> CONFIG)` finds.
+    pub cmake_config: PathBuf,
     /// `python/`: the interpreter's home (`sys.prefix`).
     pub home: PathBuf,
     /// `python/lib/pythonX.Y/`: the standard library.
@@ -37,6 +42,11 @@ impl Layout {
             plugin: PathBuf::from(format!("lib{module}.so")),
             header: PathBuf::from("include").join(format!("{module}.h")),
             libdir: PathBuf::from("lib"),
+            pkgconfig: PathBuf::from(format!("lib/pkgconfig/{module}.pc")),
+            cmake_config: PathBuf::from(format!(
+                "lib/cmake/{module}/{}-config.cmake",
+                module.to_ascii_lowercase()
+            )),
             dynload: stdlib.join("lib-dynload"),
             stdlib,
             home,

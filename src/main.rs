@@ -3,14 +3,17 @@
 //!
 //! The pipeline, one module each: resolve (find the Python environment) →
 //! build (compile the plugin with the bootstrap) → collect (plan the
-//! bundle's files) → write (publish the bundle atomically).
+//! bundle's files) → link (vendor shared libraries, patch ELF files) →
+//! write (publish the bundle atomically).
 
 mod build;
 mod cli;
 mod collect;
 mod commands;
 mod layout;
+mod link;
 mod resolve;
+mod verify;
 mod write;
 
 use std::process::ExitCode;
@@ -27,20 +30,29 @@ fn main() -> ExitCode {
     match commands::run(cli.command, log) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", chain(&err));
-            if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
-                eprintln!("hint: {}", hint.0);
+            let hint = hint_of(&err);
+            eprintln!("error: {}", chain(&err, hint.as_deref()));
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
             }
             ExitCode::from(EXIT_FAILURE)
         }
     }
 }
 
-/// The error and its causes on one line, hints left out.
-fn chain(err: &anyhow::Error) -> String {
+/// The hint attached anywhere to the error: as its root cause or as a
+/// context layer.
+fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.downcast_ref::<Hint>()
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Hint>()))
+        .map(|hint| hint.0.clone())
+}
+
+/// The error and its causes on one line, the hint left out.
+fn chain(err: &anyhow::Error, hint: Option<&str>) -> String {
     err.chain()
-        .filter(|e| e.downcast_ref::<Hint>().is_none())
         .map(|e| e.to_string())
+        .filter(|text| Some(text.as_str()) != hint)
         .collect::<Vec<_>>()
         .join(": ")
 }

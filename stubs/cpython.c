@@ -18,6 +18,7 @@
 
 #include "embedpack.h"
 #include "bootstrap.h"
+#include "join_py.h" /* EMBEDPACK_JOIN_PY: stubs/join.py, made at build time */
 
 #if PY_VERSION_HEX < 0x03080000
 #error "embedpack needs CPython 3.8 or newer (PyConfig)"
@@ -207,15 +208,45 @@ static void print_debug(void)
     print_sys("path");
 }
 
+/* Whether `running`, a Py_GetVersion(), is the Python this plugin was
+ * compiled for. */
+static int is_own_python(const char *running)
+{
+    char expected[32];
+
+    snprintf(expected, sizeof expected, "%d.%d.", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    return strncmp(running, expected, strlen(expected)) == 0 && strstr(running, "PyPy") == NULL;
+}
+
+/* Before CFFI's start-up lock (cffi_embedding.patch).  When the process
+ * holds another Python version already (the host's, or another bundle's),
+ * either our calls reach it, and CFFI's lock, a field of PyCapsule_Type
+ * that each version uses its own way, would abort or hang the host; or we
+ * were bound to our own libpython before the other one went global, and
+ * our extension modules would reach the other one.  Say so instead; CFFI's
+ * functions then return 0. */
+int embedpack_check_python(void)
+{
+    const char *(*global_version)(void) =
+        (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+    const char *running = global_version != NULL ? global_version() : Py_GetVersion();
+
+    if (is_own_python(running))
+        return 0;
+    return embedpack_fail("it was built for CPython %d.%d, but this process already runs "
+                          "Python %.*s; load it into a CPython %d.%d process, or rebuild it "
+                          "for that Python",
+                          PY_MAJOR_VERSION, PY_MINOR_VERSION, (int)strcspn(running, " "),
+                          running, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+}
+
 /* When the host or another library started Python, it must be the
  * Python this plugin was compiled for. */
 static int check_running_python(void)
 {
     const char *running = Py_GetVersion();
-    char expected[32];
 
-    snprintf(expected, sizeof expected, "%d.%d.", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-    if (strncmp(running, expected, strlen(expected)) == 0 && strstr(running, "PyPy") == NULL)
+    if (is_own_python(running))
         return 0;
     PyErr_Format(PyExc_ImportError,
                  "embedpack: the bundle %s was built for CPython %d.%d, but this "
@@ -226,10 +257,48 @@ static int check_running_python(void)
     return -1;
 }
 
+static int set_path_item(PyObject *dict, const char *key, const char *path)
+{
+    PyObject *value = PyUnicode_DecodeFSDefault(path);
+    int result = value != NULL ? PyDict_SetItemString(dict, key, value) : -1;
+
+    Py_XDECREF(value);
+    return result;
+}
+
+/* Joining a running Python: warn on stderr about distributions of this
+ * bundle that sys.path already holds at other versions (stubs/join.py).
+ * Only a warning: whatever goes wrong here is cleared. */
+static void warn_shadowed(void)
+{
+    char site[PATH_MAX];
+    PyObject *code, *globals, *result = NULL;
+
+    if (embedpack_bundle_path(site, sizeof site, EMBEDPACK_SITE) != 0)
+        return;
+    code = Py_CompileString(EMBEDPACK_JOIN_PY, "embedpack/join.py", Py_file_input);
+    globals = code != NULL ? PyDict_New() : NULL;
+    if (globals != NULL
+        && set_path_item(globals, "bundle", embedpack_bundle_dir()) == 0
+        && set_path_item(globals, "site", site) == 0
+        && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0)
+        result = PyEval_EvalCode(code, globals, globals);
+    if (result == NULL) {
+        if (embedpack_debug())
+            PyErr_Print();
+        PyErr_Clear();
+    }
+    Py_XDECREF(result);
+    Py_XDECREF(globals);
+    Py_XDECREF(code);
+}
+
 int embedpack_attach(void)
 {
     if (!started_here && check_running_python() != 0)
         return -1;
+    if (!started_here)
+        warn_shadowed();
     if (append_to_sys_path(EMBEDPACK_APP) != 0 || add_site_dir(EMBEDPACK_SITE) != 0)
         return -1;
     if (embedpack_debug())

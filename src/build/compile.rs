@@ -6,8 +6,9 @@
 //! scripts, so target, host and optimization are given explicitly); the
 //! shared-library link is ours: `SONAME lib<module>.so`, a `DT_RPATH`
 //! relative to `$ORIGIN` (searched before `LD_LIBRARY_PATH`), `-z nodelete`
-//! (hosts may dlclose; libpython must stay), hidden visibility for all but
-//! the exported API, and no build paths in the output.
+//! (hosts may dlclose; libpython must stay), and no build paths in the
+//! output.  The bootstrap's own symbols are hidden (`EMBEDPACK_HIDDEN`);
+//! the user's C keeps the visibility CFFI would give it.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,7 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
         std::fs::write(stubs.join(name), text)
             .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
     }
+    super::embed_py::write(&stubs)?;
     let output = inputs
         .workdir
         .join(inputs.layout.plugin.file_name().unwrap_or_default());
@@ -81,9 +83,30 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
     Ok(output)
 }
 
+/// The first line of `cc --version`, recorded in the manifest.
+pub fn compiler_version() -> Result<String> {
+    let output = compiler()?
+        .to_command()
+        .arg("--version")
+        .output()
+        .context("cannot run the C compiler")?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string())
+}
+
 fn compiler() -> Result<cc::Tool> {
+    compiler_for(false)
+}
+
+/// The C (or, with `cpp`, the C++) compiler, configured for the target.
+pub(super) fn compiler_for(cpp: bool) -> Result<cc::Tool> {
     let target = env!("EMBEDPACK_TARGET");
     cc::Build::new()
+        .cpp(cpp)
         .cargo_metadata(false)
         .cargo_warnings(false)
         .target(target)
@@ -101,7 +124,6 @@ fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
     let quoted = |path: &Path| format!("\"{}\"", path.display());
     let mut args = vec![
         "-shared".to_string(),
-        "-fvisibility=hidden".to_string(),
         "-pthread".to_string(),
         format!("-ffile-prefix-map={}=.", inputs.script_dir.display()),
         format!("-ffile-prefix-map={}=embedpack", inputs.workdir.display()),

@@ -2,7 +2,10 @@
 //! capture the embedding FFI it defines, and compile the plugin with
 //! embedpack's bootstrap linked in.
 
+mod cdecl;
 mod compile;
+mod embed_py;
+mod header;
 mod patch;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +20,6 @@ use crate::layout::Layout;
 use crate::resolve::Environment;
 
 const HARNESS: &str = include_str!("harness.py");
-const HEADER_TEMPLATE: &str = include_str!("../../stubs/header.h.in");
 /// Exit status of harness.py for a problem in the user's script.
 const HARNESS_USER_ERROR: i32 = 3;
 
@@ -52,6 +54,8 @@ pub struct Plugin {
     pub layout: Layout,
     pub library: PathBuf,
     pub header: String,
+    /// The compiler that built it, as `cc --version` names itself.
+    pub compiler: String,
     _workdir: tempfile::TempDir,
 }
 
@@ -93,8 +97,11 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
         layout: &layout,
         log,
     })?;
+    let header = header::generate(&module, &declared.embedding_api);
+    header::check(&module, &header, workdir.path())?;
     Ok(Plugin {
-        header: header(&module, &declared.embedding_api),
+        compiler: compile::compiler_version()?,
+        header,
         module,
         layout,
         library,
@@ -171,41 +178,6 @@ fn module_of(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
-/// `include/<module>.h`: the declarations given to `embedding_api()` and
-/// the start-up functions embedpack adds.
-fn header(module: &str, declarations: &[String]) -> String {
-    let guard = format!("{}_H", module.to_ascii_uppercase());
-    let declarations = declarations
-        .iter()
-        .map(|d| dedent(d))
-        .collect::<Vec<_>>()
-        .join("\n");
-    HEADER_TEMPLATE
-        .replace("@GUARD@", &guard)
-        .replace("@DECLARATIONS@", declarations.trim())
-        .replace("@MODULE@", module)
-}
-
-/// Removes the indentation common to all non-blank lines.
-fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| {
-            if l.len() >= indent {
-                &l[indent..]
-            } else {
-                l.trim_start()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,15 +190,5 @@ mod tests {
             (PathBuf::from("dir/b.py"), Some("ffibuilder".into()))
         );
         assert_eq!(split_script_arg("b.py:"), (PathBuf::from("b.py:"), None));
-    }
-
-    #[test]
-    fn header_declares_the_api_and_the_init_functions() {
-        let text = header("hello", &["\n    int add(int x, int y);\n".into()]);
-        assert!(text.contains("#ifndef HELLO_H"));
-        assert!(text.contains("\nint add(int x, int y);\n"));
-        assert!(text.contains("int hello_init(void);"));
-        assert!(text.contains("const char *hello_init_error(void);"));
-        assert!(!text.contains('@'));
     }
 }

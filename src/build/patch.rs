@@ -55,11 +55,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_patch_file_has_both_hooks() {
+    fn the_patch_file_has_all_three_hooks() {
         let edits = edits(PATCHES);
-        assert_eq!(edits.len(), 2);
-        assert!(edits[0].replacement.contains("embedpack_initialize()"));
-        assert!(edits[1].replacement.contains("embedpack_attach()"));
+        assert_eq!(edits.len(), 3);
+        assert!(edits[0].replacement.contains("embedpack_check_python()"));
+        assert!(edits[1].replacement.contains("embedpack_initialize()"));
+        assert!(edits[2].replacement.contains("embedpack_attach()"));
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //! be printed (`--dry-run`), tested and diffed.
 
 mod app;
+mod bytecode;
+mod dev_files;
+mod dist_info;
 mod site;
 mod stdlib;
 
+pub use bytecode::compile as compile_bytecode;
 pub use stdlib::OPTIONAL_PARTS as OPTIONAL_STDLIB_PARTS;
 
 use std::collections::BTreeMap;
@@ -47,6 +51,8 @@ pub struct Options {
     pub apps: Vec<PathBuf>,
     pub keep_stdlib: Vec<String>,
     pub keep_build_tools: bool,
+    /// Distributions to leave out of site-packages (`--exclude`).
+    pub exclude: Vec<String>,
 }
 
 pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Plan> {
@@ -54,10 +60,16 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     let mut files = Files::default();
     files.add_file(&layout.plugin, &plugin.library)?;
     files.add_text(&layout.header, plugin.header.clone());
+    dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
     let soname = env.libpython.file_name().unwrap_or_default();
     files.add_file(&layout.libdir.join(soname), &env.libpython)?;
     stdlib::collect(&mut files, env, layout, &options.keep_stdlib)?;
-    site::collect(&mut files, env, layout, options.keep_build_tools)?;
+    let selection = site::Selection {
+        keep_build_tools: options.keep_build_tools,
+        exclude: &options.exclude,
+    };
+    site::collect(&mut files, env, layout, &selection)?;
+    dist_info::normalize(&mut files, &layout.site)?;
     app::collect(&mut files, layout, &options.apps)?;
     Ok(files.into_plan())
 }
@@ -96,6 +108,19 @@ impl Files {
         });
     }
 
+    pub fn contains(&self, dest: &Path) -> bool {
+        self.entries.contains_key(dest)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// Keeps only the entries whose destination `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) {
+        self.entries.retain(|dest, _| keep(dest));
+    }
+
     fn insert(&mut self, entry: Entry) {
         self.entries.insert(entry.dest.clone(), entry);
     }
@@ -103,6 +128,18 @@ impl Files {
     fn into_plan(self) -> Plan {
         Plan {
             entries: self.entries.into_values().collect(),
+        }
+    }
+}
+
+impl From<Plan> for Files {
+    fn from(plan: Plan) -> Files {
+        Files {
+            entries: plan
+                .entries
+                .into_iter()
+                .map(|e| (e.dest.clone(), e))
+                .collect(),
         }
     }
 }
@@ -122,6 +159,29 @@ pub fn is_noise_file(name: &str) -> bool {
 }
 
 impl Plan {
+    /// The distributions under `site`, from their `<name>-<version>.dist-info`
+    /// folders.
+    pub fn distributions(&self, site: &Path) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.dest.strip_prefix(site).ok()?.components().next())
+            .filter_map(|c| c.as_os_str().to_str()?.strip_suffix(".dist-info"))
+            .filter_map(|stem| stem.split_once('-'))
+            .map(|(name, version)| (name.to_string(), version.to_string()))
+            .collect();
+        found.dedup();
+        found
+    }
+
+    /// How many files, and how many bytes, the plan puts under `dir`.
+    pub fn size_under(&self, dir: &Path) -> (usize, u64) {
+        self.entries
+            .iter()
+            .filter(|e| e.dest.starts_with(dir))
+            .fold((0, 0), |(count, size), e| (count + 1, size + e.size))
+    }
+
     pub fn total_size(&self) -> u64 {
         self.entries.iter().map(|e| e.size).sum()
     }

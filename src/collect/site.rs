@@ -1,131 +1,314 @@
-//! The venv's site-packages, less the build tools (pip, setuptools,
-//! wheel) unless asked.  Each distribution's `RECORD` says which files are
-//! its own; files no distribution owns are carried as they are.
+//! The environment's site-packages: every site directory its interpreter
+//! reads — the venv's own, then, with `include-system-site-packages =
+//! true`, the base interpreter's — merged into the bundle's one
+//! `site-packages` in `sys.path` order, so what the venv shadows stays
+//! shadowed: a file the bundle already holds is not replaced, and a
+//! distribution installed in an earlier directory is left out of later
+//! ones.  The build tools (pip, setuptools, wheel) are left out unless
+//! asked, and so is each `--exclude`d distribution, by the files its
+//! metadata says it owns (see `dists`).  Files that no distribution owns
+//! are carried as they are; `.pth` files and editable installs as
+//! `editable` says.
+
+mod dists;
+mod editable;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use walkdir::WalkDir;
 
 use super::{is_noise_dir, is_noise_file, Files};
+use crate::fail;
 use crate::layout::Layout;
 use crate::resolve::Environment;
 
+pub use dists::record_paths;
+
 /// Distributions that build and install, but never run in a bundle.
 const BUILD_TOOLS: &[&str] = &["pip", "setuptools", "wheel"];
+
+/// What to leave out of site-packages.
+pub struct Selection<'a> {
+    pub keep_build_tools: bool,
+    /// Distribution names, as the user typed them.
+    pub exclude: &'a [String],
+}
 
 pub fn collect(
     files: &mut Files,
     env: &Environment,
     layout: &Layout,
-    keep_build_tools: bool,
+    selection: &Selection,
 ) -> Result<()> {
-    let mut seen = BTreeSet::new();
+    let excluded: BTreeSet<String> = selection
+        .exclude
+        .iter()
+        .map(|n| dists::normalize(n))
+        .collect();
+    let mut installed = BTreeSet::new();
+    let mut seen_dirs = BTreeSet::new();
     for dir in &env.info.site_dirs {
         let canonical = dir
             .canonicalize()
             .with_context(|| format!("cannot read `{}`", dir.display()))?;
-        if !seen.insert(canonical) {
+        if !seen_dirs.insert(canonical) {
             continue; // lib64 -> lib
         }
-        let left_out = if keep_build_tools {
-            BTreeSet::new()
-        } else {
-            build_tool_files(dir)?
-        };
-        let walker = WalkDir::new(dir)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter();
-        for item in walker.filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy())) {
-            let item =
-                item.with_context(|| format!("cannot read site-packages at `{}`", dir.display()))?;
-            let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
-            if item.file_type().is_file()
-                && !is_noise_file(&item.file_name().to_string_lossy())
-                && !left_out.contains(relative)
-            {
-                files.add_file(&layout.site.join(relative), item.path())?;
-            }
-        }
+        let dists = dists::read(dir)?;
+        let left_out: Vec<&dists::Distribution> = dists
+            .iter()
+            .filter(|d| {
+                excluded.contains(&d.name)
+                    || installed.contains(&d.name)
+                    || (!selection.keep_build_tools && BUILD_TOOLS.contains(&d.name.as_str()))
+            })
+            .collect();
+        installed.extend(dists.iter().map(|d| d.name.clone()));
+        collect_dir(files, env, dir, &layout.site, &dists, &left_out)?;
+    }
+    if let Some(unknown) = excluded.iter().find(|name| !installed.contains(*name)) {
+        let names: Vec<&str> = installed.iter().map(String::as_str).collect();
+        return Err(fail(
+            format!(
+                "`--exclude {unknown}` names no distribution installed in `{}`",
+                env.venv.display()
+            ),
+            format!("installed: {}", names.join(", ")),
+        ));
     }
     Ok(())
 }
 
-/// Every file that pip, setuptools or wheel installed into `site_dir`.
-fn build_tool_files(site_dir: &Path) -> Result<BTreeSet<PathBuf>> {
-    let mut owned = BTreeSet::new();
-    let entries = std::fs::read_dir(site_dir)
-        .with_context(|| format!("cannot read `{}`", site_dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read `{}`", site_dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name.strip_suffix(".dist-info") else {
+/// One site directory: its files, then what its `.pth` files add, as
+/// `site.addsitedir()` puts them on `sys.path`.
+fn collect_dir(
+    files: &mut Files,
+    env: &Environment,
+    dir: &Path,
+    site: &Path,
+    dists: &[dists::Distribution],
+    left_out: &[&dists::Distribution],
+) -> Result<()> {
+    let mut pth_files = Vec::new();
+    let walker = WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    for item in walker.filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy())) {
+        let item =
+            item.with_context(|| format!("cannot read site-packages at `{}`", dir.display()))?;
+        let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
+        let name = item.file_name().to_string_lossy();
+        if !item.file_type().is_file()
+            || is_noise_file(&name)
+            || left_out.iter().any(|d| d.owns(relative))
+            || env.info.editable_finders.contains_key(item.path())
+        {
             continue;
+        }
+        if item.depth() == 1 && name.ends_with(".pth") {
+            pth_files.push(relative.to_path_buf());
+        } else if item.depth() == 1 && name.ends_with(".egg-link") {
+            // `setup.py develop`'s pointer to its source tree, which is
+            // carried through easy-install.pth instead.
+        } else {
+            files.add_unless_taken(&site.join(relative), item.path())?;
+        }
+    }
+    for relative in &pth_files {
+        let pth = editable::Pth {
+            site_dir: dir,
+            relative,
+            owner: dists.iter().find(|d| d.owns(relative)),
         };
-        if !BUILD_TOOLS.contains(&distribution_name(stem).as_str()) {
-            continue;
-        }
-        let record = entry.path().join("RECORD");
-        let text = std::fs::read_to_string(&record)
-            .with_context(|| format!("cannot read `{}`", record.display()))?;
-        owned.extend(record_paths(&text).map(PathBuf::from));
-        owned.insert(PathBuf::from(&name).join("RECORD"));
+        editable::carry(files, &pth, &env.info.editable_finders, site)?;
     }
-    Ok(owned)
+    Ok(())
 }
 
-/// The normalized distribution name of a `name-version.dist-info` stem.
-pub fn distribution_name(stem: &str) -> String {
-    let name = stem.split_once('-').map_or(stem, |(name, _)| name);
-    name.to_ascii_lowercase().replace(['_', '.'], "-")
-}
+impl Files {
+    /// Adds `source` at `dest` unless a site directory earlier on
+    /// `sys.path` already put a file there.
+    fn add_unless_taken(&mut self, dest: &Path, source: &Path) -> Result<()> {
+        if self.contains(dest) {
+            return Ok(());
+        }
+        self.add_file(dest, source)
+    }
 
-/// The paths listed in a `RECORD` (CSV: path, hash, size).
-pub fn record_paths(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(first_csv_field)
-}
-
-fn first_csv_field(line: &str) -> String {
-    let Some(quoted) = line.strip_prefix('"') else {
-        return line.split(',').next().unwrap_or_default().to_string();
-    };
-    let mut field = String::new();
-    let mut chars = quoted.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('"', Some('"')) => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => break,
-            _ => field.push(c),
+    fn add_text_unless_taken(&mut self, dest: &Path, text: String) {
+        if !self.contains(dest) {
+            self.add_text(dest, text);
         }
     }
-    field
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Source;
+    use crate::resolve::Interpreter;
+    use std::path::PathBuf;
 
-    #[test]
-    fn reads_record_paths_including_quoted_ones() {
-        let record = "pip/__init__.py,sha256=abc,123\n\"odd,name.py\",sha256=x,1\n\"say \"\"hi\"\".py\",,\n\n";
-        let paths: Vec<String> = record_paths(record).collect();
-        assert_eq!(paths, ["pip/__init__.py", "odd,name.py", "say \"hi\".py"]);
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A venv site dir and a base site dir (include-system-site-packages),
+    /// with an editable finder, a `.pth` naming a project folder, a build
+    /// tool, and a distribution in both.
+    fn environment(root: &Path) -> Environment {
+        let venv = root.join("venv/lib/python3.11/site-packages");
+        let base = root.join("usr/lib/python3/dist-packages");
+        let ext = "_cffi_backend.cpython-311-x86_64-linux-gnu.so";
+        for (path, text) in [
+            ("cffi/__init__.py", "venv"),
+            (ext, "venv"),
+            (
+                "cffi-2.0.0.dist-info/RECORD",
+                &format!("cffi/__init__.py,,\n{ext},,\n"),
+            ),
+            ("pip/__init__.py", ""),
+            (
+                "pip-23.0.dist-info/RECORD",
+                "pip/__init__.py,,\n../../../bin/pip,,\n",
+            ),
+            ("pip-23.0.virtualenv", ""),
+            ("extra.py", ""),
+            ("Extra-1.0.dist-info/RECORD", "extra.py,,\n"),
+            ("unowned.py", ""),
+            (
+                "__editable__.demo-1.0.pth",
+                "import __editable___demo_1_0_finder; __editable___demo_1_0_finder.install()\n",
+            ),
+            ("__editable___demo_1_0_finder.py", "MAPPING = {}\n"),
+            (
+                "demo-1.0.dist-info/RECORD",
+                "__editable__.demo-1.0.pth,,\n__editable___demo_1_0_finder.py,,\n",
+            ),
+            (
+                "project.pth",
+                &format!("# a project\n{}\n", root.join("proj").display()),
+            ),
+        ] {
+            write(&venv.join(path), text);
+        }
+        for (path, text) in [
+            ("cffi/__init__.py", "base"),
+            ("cffi/old.py", "base"),
+            (ext, "base"),
+            (
+                "cffi-1.15.1.egg-info/top_level.txt",
+                "_cffi_backend\ncffi\n",
+            ),
+            ("six.py", "base"),
+            ("six-1.16.0.egg-info/top_level.txt", "six\n"),
+            ("setuptools/__init__.py", ""),
+            ("setuptools-66.1.1.egg-info/top_level.txt", "setuptools\n"),
+            ("distutils-precedence.pth", "import os\n"),
+        ] {
+            write(&base.join(path), text);
+        }
+        for path in [
+            "src/demo/__init__.py",
+            "src/demo/data/answer.txt",
+            "proj/projmod.py",
+            "proj/pkg/__init__.py",
+            "proj/setup.py",
+        ] {
+            write(&root.join(path), "");
+        }
+        let finder = venv.join("__editable___demo_1_0_finder.py");
+        let info: Interpreter = serde_json::from_value(serde_json::json!({
+            "implementation": "cpython",
+            "version": [3, 11, 2],
+            "soabi": null,
+            "stdlib": "/usr/lib/python3.11",
+            "include": "/usr/include/python3.11",
+            "libdir": null,
+            "multiarch": null,
+            "instsoname": null,
+            "enable_shared": true,
+            "dynload": null,
+            "site_dirs": [venv, base],
+            "editable_finders": {finder.to_str().unwrap(): {"demo": root.join("src/demo")}},
+            "cffi": "2.0.0",
+        }))
+        .unwrap();
+        Environment {
+            venv: root.join("venv"),
+            python: root.join("venv/bin/python3"),
+            info,
+            libpython: PathBuf::new(),
+        }
+    }
+
+    fn plan(env: &Environment, exclude: &[&str]) -> Result<Vec<(String, String)>> {
+        let layout = Layout::new("demo", &env.info);
+        let mut files = Files::default();
+        let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let selection = Selection {
+            keep_build_tools: false,
+            exclude: &exclude,
+        };
+        collect(&mut files, env, &layout, &selection)?;
+        Ok(files
+            .iter()
+            .map(|e| {
+                let from = match &e.source {
+                    Source::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
+                    Source::Text(text) => format!("text: {text}"),
+                };
+                (e.dest.to_string_lossy().into_owned(), from)
+            })
+            .collect())
     }
 
     #[test]
-    fn normalizes_distribution_names() {
-        assert_eq!(distribution_name("setuptools-69.0.2"), "setuptools");
-        assert_eq!(distribution_name("Zope.Interface-6.1"), "zope-interface");
+    fn merges_site_dirs_in_path_order_and_carries_editable_sources() {
+        let root = tempfile::tempdir().unwrap();
+        let env = environment(root.path());
+        let planned = plan(&env, &["EXTRA"]).unwrap();
+        let dests: Vec<&str> = planned.iter().map(|(d, _)| d.as_str()).collect();
         assert_eq!(
-            distribution_name("typing_extensions-4.9.0"),
-            "typing-extensions"
+            dests,
+            [
+                "site-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so",
+                "site-packages/cffi/__init__.py",
+                "site-packages/cffi-2.0.0.dist-info/RECORD",
+                "site-packages/demo/__init__.py",
+                "site-packages/demo/data/answer.txt",
+                "site-packages/demo-1.0.dist-info/RECORD",
+                "site-packages/pkg/__init__.py",
+                "site-packages/projmod.py",
+                "site-packages/six-1.16.0.egg-info/top_level.txt",
+                "site-packages/six.py",
+                "site-packages/unowned.py",
+            ]
+        );
+        // The venv's cffi shadows the base's, file by file and as a whole.
+        for (dest, from) in &planned {
+            if dest.contains("cffi/__init__") || dest.contains("_cffi_backend") {
+                assert_eq!(from, "venv", "{dest}");
+            }
+        }
+    }
+
+    #[test]
+    fn excluding_what_is_not_installed_fails() {
+        let root = tempfile::tempdir().unwrap();
+        let env = environment(root.path());
+        let err = format!("{:#}", plan(&env, &["six", "nope"]).unwrap_err());
+        assert!(
+            err.contains("`--exclude nope` names no distribution installed in"),
+            "{err}"
+        );
+        assert!(
+            err.contains("installed: cffi, demo, extra, pip, setuptools, six"),
+            "{err}"
         );
     }
 }

@@ -1,8 +1,10 @@
 //! Resolve: find the Python environment to bundle and ask its interpreter,
 //! once, everything the later stages need to know about it.
 
+mod libpython;
 mod pyvenv;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,7 +38,13 @@ pub struct Interpreter {
     pub instsoname: Option<String>,
     pub enable_shared: bool,
     pub dynload: Option<PathBuf>,
+    /// The site directories, in `sys.path` order: the venv's own first,
+    /// then (with `include-system-site-packages = true`) the base's.
     pub site_dirs: Vec<PathBuf>,
+    /// setuptools' editable finder modules in the site dirs, each with its
+    /// `MAPPING` (top-level name -> source path), None when unreadable.
+    #[serde(default)]
+    pub editable_finders: BTreeMap<PathBuf, Option<BTreeMap<String, PathBuf>>>,
     pub cffi: Option<String>,
 }
 
@@ -56,10 +64,11 @@ impl Interpreter {
 /// build script) and probes it.
 pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment> {
     let venv = find_venv(explicit, script_dir)?;
-    let python = venv_python(&venv)?;
+    let (python, made_with) = venv_python(&venv)?;
     let info = probe(&python)?;
     check_supported(&venv, &info)?;
-    let libpython = find_libpython(&venv, &info)?;
+    check_made_with(&venv, made_with, &info)?;
+    let libpython = libpython::find(&venv, &info)?;
     Ok(Environment {
         venv,
         python,
@@ -91,11 +100,14 @@ fn find_venv(explicit: Option<&Path>, script_dir: &Path) -> Result<PathBuf> {
     ))
 }
 
-fn venv_python(venv: &Path) -> Result<PathBuf> {
+/// The venv's interpreter, and the major.minor version its `pyvenv.cfg`
+/// says it was made with.
+fn venv_python(venv: &Path) -> Result<(PathBuf, Option<(u32, u32)>)> {
     let cfg_path = venv.join("pyvenv.cfg");
     let text = std::fs::read_to_string(&cfg_path)
         .with_context(|| format!("cannot read `{}`", cfg_path.display()))?;
-    if let Some(home) = pyvenv::parse(&text).get("home") {
+    let cfg = pyvenv::parse(&text);
+    if let Some(home) = cfg.get("home") {
         if !Path::new(home).is_dir() {
             return Err(fail(
                 format!(
@@ -106,7 +118,7 @@ fn venv_python(venv: &Path) -> Result<PathBuf> {
             ));
         }
     }
-    ["python3", "python"]
+    let python = ["python3", "python"]
         .iter()
         .map(|name| venv.join("bin").join(name))
         .find(|path| path.exists())
@@ -115,7 +127,8 @@ fn venv_python(venv: &Path) -> Result<PathBuf> {
                 format!("`{}` has no bin/python3", venv.display()),
                 "the venv is broken or was moved; recreate it",
             )
-        })
+        })?;
+    Ok((python, pyvenv::made_with(&cfg)))
 }
 
 fn probe(python: &Path) -> Result<Interpreter> {
@@ -159,31 +172,19 @@ fn check_supported(venv: &Path, info: &Interpreter) -> Result<()> {
     Ok(())
 }
 
-/// The libpython to bundle: `INSTSONAME` in `LIBDIR` (or its multiarch
-/// subfolder, as on Debian).
-fn find_libpython(venv: &Path, info: &Interpreter) -> Result<PathBuf> {
-    let no_shared = || {
-        fail(
+/// A venv whose base Python was replaced by another major.minor version
+/// (its `home` upgraded in place) has its distributions in a site
+/// directory the new interpreter does not read.
+fn check_made_with(venv: &Path, made_with: Option<(u32, u32)>, info: &Interpreter) -> Result<()> {
+    match made_with {
+        Some((major, minor)) if (major, minor) != (info.version.0, info.version.1) => Err(fail(
             format!(
-                "the base Python of `{}` has no shared libpython",
-                venv.display()
+                "`{}` was made with Python {major}.{minor}, but its interpreter now runs {}",
+                venv.display(),
+                info.version_text()
             ),
-            "embedding needs a Python built with --enable-shared (pyenv: \
-             PYTHON_CONFIGURE_OPTS=--enable-shared; Debian: apt install libpython3.X)",
-        )
-    };
-    let (Some(soname), Some(libdir)) = (&info.instsoname, &info.libdir) else {
-        return Err(no_shared());
-    };
-    if !info.enable_shared || !soname.contains(".so") {
-        return Err(no_shared());
+            "its base Python was replaced; recreate the venv",
+        )),
+        _ => Ok(()),
     }
-    let mut dirs = vec![libdir.clone()];
-    if let Some(multiarch) = &info.multiarch {
-        dirs.push(libdir.join(multiarch));
-    }
-    dirs.iter()
-        .map(|dir| dir.join(soname))
-        .find(|path| path.is_file())
-        .ok_or_else(no_shared)
 }

@@ -2,6 +2,7 @@
 //! and sha256 — and what it was made from, without any path of the
 //! machine that made it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -13,7 +14,32 @@ pub struct Manifest {
     pub embedpack: String,
     pub module: String,
     pub python: PythonInfo,
+    /// The C compiler that built the plugin, as it names itself.
+    pub compiler: String,
+    /// The distributions in `site-packages/`.
+    pub distributions: Vec<Distribution>,
+    /// What the bundle needs from the machine it runs on.
+    #[serde(default)]
+    pub requires: Requires,
     pub files: Vec<ManifestFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Distribution {
+    pub name: String,
+    pub version: String,
+}
+
+/// What the bundle needs from the machine it runs on, as the link stage
+/// found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requires {
+    /// The newest symbol version any file needs from each system library
+    /// family (`glibc`, `libstdc++`, `cxxabi`, `libgcc_s`): the oldest
+    /// system the bundle runs on.
+    pub versions: BTreeMap<String, String>,
+    /// Libraries the host process provides (`--host-lib`), never bundled.
+    pub host_libs: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

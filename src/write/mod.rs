@@ -1,48 +1,88 @@
-//! Write: copy the plan into a staging folder beside the output, hashing
-//! each file as it is written, add the manifest last, then swap the
-//! staging folder into place in one rename.  A failed or interrupted run
-//! leaves the previous bundle as it was; its leftovers are removed by the
-//! next run.
+//! Write: stream the plan into a staging output beside the real one — a
+//! folder, a `.zip` or a `.tar.gz` — hashing each file as it is written,
+//! add the manifest last, then put the staging output in place with one
+//! rename.  A failed or interrupted run leaves the previous output as it
+//! was; its leftovers are removed by the next run.
 
+mod format;
 mod manifest;
+mod sink;
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-pub use manifest::{Manifest, ManifestFile, PythonInfo};
+pub use format::Format;
+pub use manifest::{Distribution, Manifest, ManifestFile, PythonInfo, Requires};
 
 use crate::collect::{Plan, Source};
-use crate::fail;
 use crate::layout::Layout;
+use crate::{fail, Hint};
 
 const STAGING_MARK: &str = ".embedpack-staging-";
 const RETIRED_MARK: &str = ".embedpack-old-";
+/// Every file's time when SOURCE_DATE_EPOCH is not set: 1980-01-01, the
+/// earliest a zip can hold.
+pub const DEFAULT_MTIME: u64 = 315_532_800;
 
-/// Writes `plan` as the bundle folder `out`; returns the manifest written.
-pub fn write_dir(
+/// Where and how to write a bundle.
+pub struct Output {
+    pub path: PathBuf,
+    /// Replace `path` even if it is not a bundle embedpack wrote.
+    pub force: bool,
+    /// Every file's modification time, in Unix seconds.
+    pub mtime: u64,
+}
+
+/// Writes `plan` to `out`; returns the manifest written.
+pub fn write(
     plan: &Plan,
     layout: &Layout,
     mut manifest: Manifest,
-    out: &Path,
-    force: bool,
+    out: &Output,
 ) -> Result<Manifest> {
-    let (parent, name) = split_output(out)?;
+    let format = Format::of(&out.path);
+    let (parent, name) = split_output(&out.path)?;
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create `{}`", parent.display()))?;
     remove_leftovers(&parent, &name);
-    check_replaceable(out, layout, force)?;
+    check_replaceable(&out.path, format, layout, out.force)?;
     let staging = parent.join(format!("{name}{STAGING_MARK}{}", std::process::id()));
-    let result = fill(plan, layout, &mut manifest, &staging)
-        .and_then(|()| publish(&staging, out, &parent, &name));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
+    let top = format.top_folder(&out.path);
+    let result = fill(
+        plan,
+        layout,
+        &mut manifest,
+        format,
+        &staging,
+        &top,
+        out.mtime,
+    )
+    .and_then(|()| publish(&staging, &out.path, &parent, &name));
+    if let Err(err) = result {
+        remove(&staging);
+        let hint = if is_disk_full(&err) {
+            "free space on that disk, or write the bundle elsewhere with -o"
+        } else {
+            "the previous output, if any, is unchanged"
+        };
+        return Err(err
+            .context(Hint(hint.into()))
+            .context(format!("cannot write the bundle `{}`", out.path.display())));
     }
-    result.map(|()| manifest)
+    Ok(manifest)
+}
+
+fn is_disk_full(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.raw_os_error())
+            == Some(libc::ENOSPC)
+    })
 }
 
 fn split_output(out: &Path) -> Result<(PathBuf, String)> {
@@ -54,13 +94,21 @@ fn split_output(out: &Path) -> Result<(PathBuf, String)> {
     match (absolute.parent(), name) {
         (Some(parent), Some(name)) => Ok((parent.to_path_buf(), name)),
         _ => Err(fail(
-            format!("`{}` cannot be an output folder", out.display()),
-            "pass -o DIR",
+            format!("`{}` cannot be an output", out.display()),
+            "pass -o DIR, -o FILE.zip or -o FILE.tar.gz",
         )),
     }
 }
 
-/// Staging and retired folders of runs that were interrupted.
+fn remove(path: &Path) {
+    let _ = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+}
+
+/// Staging and retired outputs of runs that were interrupted.
 fn remove_leftovers(parent: &Path, name: &str) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
@@ -75,17 +123,20 @@ fn remove_leftovers(parent: &Path, name: &str) {
             .or_else(|| rest.strip_prefix(RETIRED_MARK));
         let alive = |pid: &str| Path::new("/proc").join(pid).exists();
         if pid.is_some_and(|pid| pid.parse::<u32>().is_ok() && !alive(pid)) {
-            let _ = std::fs::remove_dir_all(entry.path());
+            remove(&entry.path());
         }
     }
 }
 
-fn check_replaceable(out: &Path, layout: &Layout, force: bool) -> Result<()> {
-    let Ok(meta) = std::fs::symlink_metadata(out) else {
+fn check_replaceable(out: &Path, format: Format, layout: &Layout, force: bool) -> Result<()> {
+    if std::fs::symlink_metadata(out).is_err() || force {
         return Ok(());
+    }
+    let is_bundle = match format {
+        Format::Dir => out.is_dir() && Manifest::read(&out.join(&layout.manifest)).is_ok(),
+        Format::Zip | Format::TarGz => crate::verify::read_manifest(out).is_ok(),
     };
-    let is_bundle = meta.is_dir() && Manifest::read(&out.join(&layout.manifest)).is_ok();
-    if is_bundle || force {
+    if is_bundle {
         return Ok(());
     }
     Err(fail(
@@ -97,18 +148,20 @@ fn check_replaceable(out: &Path, layout: &Layout, force: bool) -> Result<()> {
     ))
 }
 
-fn fill(plan: &Plan, layout: &Layout, manifest: &mut Manifest, staging: &Path) -> Result<()> {
-    std::fs::create_dir(staging)
-        .with_context(|| format!("cannot create `{}`", staging.display()))?;
+fn fill(
+    plan: &Plan,
+    layout: &Layout,
+    manifest: &mut Manifest,
+    format: Format,
+    staging: &Path,
+    top: &str,
+    mtime: u64,
+) -> Result<()> {
+    let mut sink = sink::open(format, staging, top, mtime)?;
     for entry in &plan.entries {
-        let dest = staging.join(&entry.dest);
-        if let Some(dir) = dest.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        }
-        let (size, sha256) = copy_hashing(&entry.source, &dest)?;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(entry.mode))
-            .with_context(|| format!("cannot set the mode of `{}`", dest.display()))?;
+        let mut reader = Hashing::new(open(&entry.source)?);
+        sink.add(&entry.dest, entry.mode, &mut reader)?;
+        let (size, sha256) = reader.finish();
         manifest.files.push(ManifestFile {
             path: entry.dest.to_string_lossy().into_owned(),
             size,
@@ -116,46 +169,60 @@ fn fill(plan: &Plan, layout: &Layout, manifest: &mut Manifest, staging: &Path) -
             sha256,
         });
     }
-    let path = staging.join(&layout.manifest);
-    std::fs::write(&path, manifest.to_json())
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    let text = manifest.to_json();
+    sink.add(&layout.manifest, 0o644, &mut text.as_bytes())?;
+    sink.finish()
 }
 
-fn copy_hashing(source: &Source, dest: &Path) -> Result<(u64, String)> {
-    let mut out =
-        File::create(dest).with_context(|| format!("cannot create `{}`", dest.display()))?;
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut write = |chunk: &[u8]| -> Result<()> {
-        hasher.update(chunk);
-        size += chunk.len() as u64;
-        out.write_all(chunk)
-            .with_context(|| format!("cannot write `{}`", dest.display()))
-    };
-    match source {
-        Source::Text(text) => write(text.as_bytes())?,
+fn open(source: &Source) -> Result<Box<dyn Read + '_>> {
+    Ok(match source {
         Source::File(path) => {
-            let mut input =
-                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-            let mut buffer = vec![0u8; 1 << 16];
-            loop {
-                let n = input
-                    .read(&mut buffer)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?;
-                if n == 0 {
-                    break;
-                }
-                write(&buffer[..n])?;
-            }
+            Box::new(File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?)
+        }
+        Source::Text(text) => Box::new(text.as_bytes()),
+    })
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
         }
     }
-    Ok((size, format!("{:x}", hasher.finalize())))
+
+    fn finish(self) -> (u64, String) {
+        (self.size, format!("{:x}", self.hasher.finalize()))
+    }
 }
 
-/// Puts `staging` at `out`: an atomic exchange when `out` exists, so that
-/// either the old or the new bundle is there at every instant.
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Puts `staging` at `out`.  A file replaces the old one in one rename; a
+/// folder is exchanged with the old one atomically, so that either the
+/// old or the new bundle is there at every instant.
 fn publish(staging: &Path, out: &Path, parent: &Path, name: &str) -> Result<()> {
-    if std::fs::symlink_metadata(out).is_err() {
+    let existing = std::fs::symlink_metadata(out).ok();
+    if staging.is_file() || existing.is_none() {
+        if existing.is_some_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(out)
+                .with_context(|| format!("cannot replace `{}`", out.display()))?;
+        }
         return std::fs::rename(staging, out)
             .with_context(|| format!("cannot move the bundle to `{}`", out.display()));
     }
@@ -163,17 +230,8 @@ fn publish(staging: &Path, out: &Path, parent: &Path, name: &str) -> Result<()> 
     let retired = parent.join(format!("{name}{RETIRED_MARK}{}", std::process::id()));
     std::fs::rename(staging, &retired)
         .with_context(|| format!("cannot move `{}` aside", staging.display()))?;
-    let removal = if retired.is_dir() {
-        std::fs::remove_dir_all(&retired)
-    } else {
-        std::fs::remove_file(&retired)
-    };
-    removal.with_context(|| {
-        format!(
-            "cannot remove the previous bundle at `{}`",
-            retired.display()
-        )
-    })
+    remove(&retired);
+    Ok(())
 }
 
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {

@@ -24,6 +24,20 @@ pub fn venv() -> PathBuf {
     venv
 }
 
+/// A venv tests/run.sh made under target/test-env: `virtualenv`, `uv`
+/// (both on pyenv's python3), `debian` (on /usr/bin/python3.11),
+/// `system-site` (the same, with include-system-site-packages) or
+/// `editable` (with editable installs); each holds tests/requirements.txt.
+pub fn named_venv(name: &str) -> PathBuf {
+    let venv = repo().join("target/test-env").join(name);
+    assert!(
+        venv.join(".ready").is_file(),
+        "the test venv `{}` is missing: run the tests with `bash tests/run.sh`",
+        venv.display()
+    );
+    venv
+}
+
 /// A fresh folder for one test under cargo's target/tmp.
 pub fn workdir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -72,18 +86,24 @@ pub fn sentinel_bundle() -> &'static Path {
 }
 
 pub fn build_sentinel(venv: &Path, out: &Path) {
+    run_ok(&mut sentinel_command(venv, out));
+}
+
+/// The `embedpack build` command of the sentinel plugin, for tests that
+/// add options or expect it to fail.
+pub fn sentinel_command(venv: &Path, out: &Path) -> Command {
     let fixture = repo().join("tests/fixtures/sentinel");
-    run_ok(
-        embedpack()
-            .arg("build")
-            .arg(fixture.join("build_sentinel.py"))
-            .arg("--venv")
-            .arg(venv)
-            .arg("--app")
-            .arg(fixture.join("app"))
-            .arg("-o")
-            .arg(out),
-    );
+    let mut command = embedpack();
+    command
+        .arg("build")
+        .arg(fixture.join("build_sentinel.py"))
+        .arg("--venv")
+        .arg(venv)
+        .arg("--app")
+        .arg(fixture.join("app"))
+        .arg("-o")
+        .arg(out);
+    command
 }
 
 /// Compiles tests/hosts/<name>.c (with `extra` arguments) into target/tmp.

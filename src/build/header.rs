@@ -1,0 +1,160 @@
+//! `include/<module>.h`: the declarations given to `embedding_api()`,
+//! made into C (see `cdecl`), and the start-up functions embedpack adds,
+//! from `stubs/header.h.in`.  The header is compiled as C, and as C++
+//! when a C++ compiler is found, with `-Wall -Wextra -Werror` before it
+//! goes into a bundle: a header that does not compile stops the build.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::cdecl;
+use super::compile;
+use crate::fail;
+
+const TEMPLATE: &str = include_str!("../../stubs/header.h.in");
+/// How many lines of compiler errors to show.
+const ERROR_LINES: usize = 30;
+
+/// The header of `module`, whose `embedding_api()` calls got `declarations`.
+pub fn generate(module: &str, declarations: &[String]) -> String {
+    let guard = format!("{}_H", module.trim_start_matches('_').to_ascii_uppercase());
+    let declarations = declarations
+        .iter()
+        .map(|d| dedent(d))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let rewritten = cdecl::rewrite(declarations.trim());
+    let mut includes = String::new();
+    for include in &rewritten.includes {
+        let line = format!("#include <{}>\n", include.name);
+        if include.c_only {
+            includes += &format!("#ifndef __cplusplus\n{line}#endif\n");
+        } else {
+            includes += &line;
+        }
+    }
+    if !includes.is_empty() {
+        includes += "\n";
+    }
+    TEMPLATE
+        .replace("@GUARD@", &guard)
+        .replace("@INCLUDES@", &includes)
+        .replace("@DECLARATIONS@", rewritten.text.trim())
+        .replace("@MODULE@", module)
+}
+
+/// Compiles `header` (twice, for its include guard) in `workdir`; fails
+/// with the compiler's messages when it does not compile cleanly.
+pub fn check(module: &str, header: &str, workdir: &Path) -> Result<()> {
+    let include = workdir.join("include");
+    std::fs::create_dir_all(&include)
+        .with_context(|| format!("cannot create `{}`", include.display()))?;
+    let path = include.join(format!("{module}.h"));
+    std::fs::write(&path, header).with_context(|| format!("cannot write `{}`", path.display()))?;
+    let source = workdir.join("header-check.c");
+    let text = format!("#include \"{module}.h\"\n#include \"{module}.h\"\n");
+    std::fs::write(&source, text)
+        .with_context(|| format!("cannot write `{}`", source.display()))?;
+    let mut errors = String::new();
+    for (language, cpp) in [("c", false), ("c++", true)] {
+        let mut command = compile::compiler_for(cpp)?.to_command();
+        command
+            .args([
+                "-fsyntax-only",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-x",
+                language,
+            ])
+            .arg(format!("-I{}", include.display()))
+            .arg(&source);
+        let output = match command.output() {
+            Ok(output) => output,
+            // No C++ compiler here: the C check is what we can do.
+            Err(e) if cpp && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).context("cannot run the C compiler"),
+        };
+        if !output.status.success() {
+            let prefix = format!("{}/", workdir.display());
+            let stderr = String::from_utf8_lossy(&output.stderr).replace(&prefix, "");
+            errors += &format!("as {}:\n{}", language.to_uppercase(), stderr);
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let first: Vec<&str> = errors.lines().take(ERROR_LINES).collect();
+    Err(fail(
+        format!(
+            "the header `include/{module}.h` made from `embedding_api()` does not compile {}",
+            first.join("\n")
+        ),
+        "the header holds only what `embedding_api()` declares: declare there, in plain C, \
+         every type its functions use (`cdef()` declarations do not reach the header, and \
+         `...` leaves a type incomplete or out)",
+    ))
+}
+
+/// Removes the indentation common to all non-blank lines.
+fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    text.lines()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_declares_the_api_and_the_init_functions() {
+        let text = generate("hello", &["\n    int add(int x, int y);\n".into()]);
+        assert!(text.contains("#ifndef HELLO_H"));
+        assert!(text.contains("\nint add(int x, int y);\n"));
+        assert!(text.contains("int hello_init(void);"));
+        assert!(text.contains("const char *hello_init_error(void);"));
+        assert!(!text.contains('@'));
+        assert!(!text.contains("#include"));
+    }
+
+    #[test]
+    fn guard_and_includes() {
+        let text = generate("_add1_cffi", &["bool ok(size_t n);".into()]);
+        assert!(text.contains("#ifndef ADD1_CFFI_H\n#define ADD1_CFFI_H\n"));
+        assert!(text
+            .contains("#include <stddef.h>\n#ifndef __cplusplus\n#include <stdbool.h>\n#endif\n"));
+    }
+
+    #[test]
+    fn check_accepts_partial_declarations_and_refuses_unknown_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = generate(
+            "good",
+            &[
+                "typedef struct { int x; ...; } p_t;\n#define N ...\np_t *make(int x); int n;"
+                    .into(),
+            ],
+        );
+        check("good", &good, dir.path()).unwrap();
+        let bad = generate("bad", &["int f(point_t *p);".into()]);
+        let err = format!("{:#}", check("bad", &bad, dir.path()).unwrap_err());
+        assert!(err.contains("include/bad.h"), "{err}");
+        assert!(err.contains("point_t"), "{err}");
+        assert!(!err.contains(&dir.path().display().to_string()), "{err}");
+    }
+}

@@ -1,0 +1,94 @@
+//! What the link stage needs to know about one ELF file, read with
+//! goblin: its SONAME, its dependencies, its search paths, its flags and
+//! the symbol versions it needs from each dependency.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+
+use super::image::{check_ident, DF_1_NODELETE};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ElfInfo {
+    /// Has a `PT_INTERP`: an executable rather than a library.
+    pub is_executable: bool,
+    pub soname: Option<String>,
+    /// `DT_NEEDED`, in order.
+    pub needed: Vec<String>,
+    /// `DT_RPATH`, colon-separated as stored.
+    pub rpath: Option<String>,
+    /// `DT_RUNPATH`, colon-separated as stored.
+    pub runpath: Option<String>,
+    pub nodelete: bool,
+    /// From `.gnu.version_r`: for each file, the versions needed from it.
+    pub version_needs: Vec<VersionNeed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionNeed {
+    pub file: String,
+    pub versions: Vec<String>,
+}
+
+/// Whether the file at `path` starts with the ELF magic.
+pub fn is_elf(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    match file.read_exact(&mut magic) {
+        Ok(()) => Ok(magic == *b"\x7fELF"),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// Whether `bytes` start like an ELF file this tool can read and patch
+/// (64-bit little-endian x86-64), without reading further.
+pub fn is_supported(bytes: &[u8]) -> bool {
+    check_ident(bytes).is_ok()
+}
+
+/// Reads a file's dynamic linking information; `None` for an ELF file
+/// without a dynamic section (a static executable, an object file).
+pub fn read(bytes: &[u8]) -> Result<Option<ElfInfo>> {
+    check_ident(bytes)?;
+    let elf = goblin::elf::Elf::parse(bytes).map_err(|e| anyhow!("malformed ELF file: {e}"))?;
+    let Some(dynamic) = &elf.dynamic else {
+        return Ok(None);
+    };
+    let joined = |paths: &[&str]| (!paths.is_empty()).then(|| paths.join(":"));
+    let mut version_needs = Vec::new();
+    if let Some(verneed) = &elf.verneed {
+        for need in verneed.iter() {
+            let file = elf
+                .dynstrtab
+                .get_at(need.vn_file)
+                .ok_or_else(|| anyhow!("a version need names no file"))?;
+            let versions = need
+                .iter()
+                .filter_map(|aux| elf.dynstrtab.get_at(aux.vna_name))
+                .map(str::to_string)
+                .collect();
+            version_needs.push(VersionNeed {
+                file: file.to_string(),
+                versions,
+            });
+        }
+    }
+    Ok(Some(ElfInfo {
+        is_executable: elf.interpreter.is_some(),
+        soname: elf.soname.map(str::to_string),
+        needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
+        rpath: joined(&elf.rpaths),
+        runpath: joined(&elf.runpaths),
+        nodelete: dynamic.info.flags_1 & DF_1_NODELETE != 0,
+        version_needs,
+    }))
+}
+
+/// Reads the file at `path`; see [`read`].
+pub fn read_file(path: &Path) -> Result<Option<ElfInfo>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    read(&bytes).with_context(|| format!("cannot read `{}` as ELF", path.display()))
+}

@@ -1,0 +1,218 @@
+//! Link: make every ELF file of the bundle load its libraries from the
+//! bundle, wherever the bundle goes and whatever the host's
+//! `LD_LIBRARY_PATH` says.
+//!
+//! The closure (`closure`) resolves each file's `DT_NEEDED` as ld.so
+//! would and vendors every library that is not on the system allow-list
+//! into `lib/` under a content-hashed name (libpython keeps its own).
+//! Then each file gets a `DT_RPATH` of `$ORIGIN`-relative directories —
+//! `lib/` and wherever its other libraries are (a wheel's `*.libs`) — in
+//! place of any `DT_RUNPATH` (searched after `LD_LIBRARY_PATH`, and it
+//! would hide the chain's `DT_RPATH`), and `DT_NEEDED` names that match
+//! the vendored files.  Patched copies go to a scratch folder; the plan
+//! returned points at them.  The report says what was vendored and the
+//! oldest glibc the bundle runs on.
+
+mod allowlist;
+mod closure;
+pub mod elf;
+mod portability;
+mod search;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use closure::{Closure, Origin, Target};
+use elf::{Edits, PathKind, SearchPath};
+
+use crate::cli::Log;
+use crate::collect::{Entry, Plan, Source};
+
+/// What the user told the link stage.
+pub struct Options {
+    /// `lib/`, relative to the bundle's top.
+    pub libdir: PathBuf,
+    /// libpython's file name in `libdir`, which is also its SONAME.
+    pub libpython: String,
+    /// `--host-lib`: SONAMEs the host process provides.
+    pub host_libs: Vec<String>,
+    /// `--include-lib`: libraries Python code opens by name.
+    pub include_libs: Vec<PathBuf>,
+}
+
+/// The linked plan and what was done to get it.
+pub struct Linked {
+    pub plan: Plan,
+    pub report: Report,
+    /// Holds the patched files the plan points at: keep it until the
+    /// bundle is written (it is removed when dropped).
+    pub scratch: tempfile::TempDir,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// `(path in the bundle, where it came from)` of each vendored or
+    /// included library.
+    pub vendored: Vec<(PathBuf, PathBuf)>,
+    /// How many files of the plan were patched.
+    pub patched: usize,
+    /// The newest symbol version needed per system library family.
+    pub versions: BTreeMap<String, String>,
+    pub host_libs: Vec<String>,
+}
+
+impl Report {
+    /// What the user sees after a build.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "Linked: {} files patched, {} libraries vendored into `lib/`",
+            self.patched,
+            self.vendored.len()
+        );
+        if !self.versions.is_empty() {
+            text += &format!("\nRuns on: {}", portability::describe(&self.versions));
+        }
+        if !self.host_libs.is_empty() {
+            text += &format!("\nThe host must provide: {}", self.host_libs.join(", "));
+        }
+        text
+    }
+}
+
+pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
+    let system = search::System::from_host();
+    let closure = closure::resolve(&closure::Inputs {
+        plan: &plan,
+        libdir: &options.libdir,
+        libpython: &options.libpython,
+        host_libs: &options.host_libs,
+        include_libs: &options.include_libs,
+        system: &system,
+        log,
+    })?;
+    let scratch = tempfile::Builder::new()
+        .prefix("embedpack-link-")
+        .tempdir()
+        .context("cannot create a scratch folder")?;
+    let mut patched: HashMap<PathBuf, PathBuf> = HashMap::new();
+    for (i, object) in closure.objects.iter().enumerate() {
+        let edits = edits_for(&closure, i, &options.libdir);
+        if edits.is_empty() {
+            continue;
+        }
+        let out = scratch.path().join(&object.dest);
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        }
+        log.detail(format!("patching `{}`: {edits:?}", object.dest.display()));
+        elf::patch_file(&object.source, &out, &edits)
+            .with_context(|| format!("cannot link `{}`", object.dest.display()))?;
+        patched.insert(object.dest.clone(), out);
+    }
+    let report = Report {
+        vendored: closure
+            .objects
+            .iter()
+            .filter(|o| o.origin != Origin::Plan)
+            .map(|o| (o.dest.clone(), o.source.clone()))
+            .collect(),
+        patched: closure
+            .objects
+            .iter()
+            .filter(|o| o.origin == Origin::Plan && patched.contains_key(&o.dest))
+            .count(),
+        versions: portability::newest_versions(closure.objects.iter().map(|o| &o.info)),
+        host_libs: options.host_libs.clone(),
+    };
+    let plan = relinked_plan(plan, &closure, &patched)?;
+    Ok(Linked {
+        plan,
+        report,
+        scratch,
+    })
+}
+
+/// What to change in object `i`: a `DT_RPATH` naming `lib/` and the
+/// folder of each library it needs from the bundle, `DT_NEEDED` names
+/// that match the bundled files, and a vendored library's new SONAME.
+fn edits_for(closure: &Closure, i: usize, libdir: &Path) -> Edits {
+    let object = &closure.objects[i];
+    let here = object.dest.parent().unwrap_or(Path::new(""));
+    let mut dirs = vec![search::origin_relative(here, libdir)];
+    let mut replace_needed = Vec::new();
+    for dep in &object.deps {
+        let Target::Object(j) = dep.target else {
+            continue;
+        };
+        let target = &closure.objects[j].dest;
+        let dir = search::origin_relative(here, target.parent().unwrap_or(Path::new("")));
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+        let file_name = file_name(target);
+        if file_name != dep.needed {
+            replace_needed.push((dep.needed.clone(), file_name));
+        }
+    }
+    let rpath = dirs.join(":");
+    let search_path = (object.info.rpath.as_deref() != Some(rpath.as_str())
+        || object.info.runpath.is_some())
+    .then_some(SearchPath {
+        kind: PathKind::Rpath,
+        value: rpath,
+    });
+    let soname = match object.origin {
+        Origin::Vendored => Some(file_name(&object.dest)),
+        _ => None,
+    }
+    .filter(|name| object.info.soname.as_deref() != Some(name.as_str()));
+    Edits {
+        search_path,
+        replace_needed,
+        soname,
+        nodelete: false,
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The plan with patched files in place of their originals, and the
+/// vendored libraries added, sorted again.
+fn relinked_plan(
+    plan: Plan,
+    closure: &Closure,
+    patched: &HashMap<PathBuf, PathBuf>,
+) -> Result<Plan> {
+    let size = |path: &Path| -> Result<u64> {
+        Ok(std::fs::metadata(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?
+            .len())
+    };
+    let mut entries = Vec::with_capacity(plan.entries.len());
+    for mut entry in plan.entries {
+        if let Some(copy) = patched.get(&entry.dest) {
+            entry.size = size(copy)?;
+            entry.source = Source::File(copy.clone());
+        }
+        entries.push(entry);
+    }
+    for object in closure.objects.iter().filter(|o| o.origin != Origin::Plan) {
+        let source = patched.get(&object.dest).unwrap_or(&object.source);
+        entries.push(Entry {
+            dest: object.dest.clone(),
+            size: size(source)?,
+            source: Source::File(source.clone()),
+            mode: 0o755,
+        });
+    }
+    entries.sort_by(|a, b| a.dest.cmp(&b.dest));
+    Ok(Plan { entries })
+}

@@ -1,0 +1,176 @@
+//! Verify: re-read a bundle (a folder or an archive) and compare every
+//! file with its manifest: a changed byte, a changed mode, a missing file
+//! and an extra file are each reported by name.
+
+mod read;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::write::Manifest;
+
+const MANIFEST: &str = "MANIFEST.json";
+
+/// One thing wrong with a bundle.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub path: String,
+    /// `changed`, `mode`, `missing` or `extra`.
+    pub problem: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub bundle: String,
+    pub ok: bool,
+    pub files: usize,
+    pub problems: Vec<Problem>,
+}
+
+struct Found {
+    size: u64,
+    mode: u32,
+    sha256: String,
+}
+
+/// The manifest of the bundle at `bundle`.
+pub fn read_manifest(bundle: &Path) -> Result<Manifest> {
+    let mut text = None;
+    read::each_file(bundle, &mut |path, _, data| {
+        if path == MANIFEST {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes)
+                .context("cannot read the manifest")?;
+            text = Some(bytes);
+        }
+        Ok(())
+    })?;
+    let text = text.with_context(|| {
+        format!(
+            "`{}` has no {MANIFEST}: it is not an embedpack bundle",
+            bundle.display()
+        )
+    })?;
+    serde_json::from_slice(&text).with_context(|| {
+        format!(
+            "the {MANIFEST} of `{}` is not an embedpack manifest",
+            bundle.display()
+        )
+    })
+}
+
+/// Compares the bundle at `bundle` with its manifest.
+pub fn verify(bundle: &Path) -> Result<Report> {
+    let mut found = BTreeMap::new();
+    let mut manifest_text = None;
+    read::each_file(bundle, &mut |path, mode, data| {
+        if path == MANIFEST {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes)
+                .context("cannot read the manifest")?;
+            manifest_text = Some(bytes);
+            return Ok(());
+        }
+        let mut hasher = Sha256::new();
+        let size =
+            std::io::copy(data, &mut hasher).with_context(|| format!("cannot read `{path}`"))?;
+        found.insert(
+            path.to_string(),
+            Found {
+                size,
+                mode,
+                sha256: format!("{:x}", hasher.finalize()),
+            },
+        );
+        Ok(())
+    })?;
+    let text = manifest_text.ok_or_else(|| {
+        crate::fail(
+            format!("`{}` has no {MANIFEST}", bundle.display()),
+            "is this a bundle embedpack wrote?",
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_slice(&text).with_context(|| {
+        format!(
+            "the {MANIFEST} of `{}` is not an embedpack manifest",
+            bundle.display()
+        )
+    })?;
+    let problems = compare(&manifest, &mut found);
+    Ok(Report {
+        bundle: bundle.display().to_string(),
+        ok: problems.is_empty(),
+        files: manifest.files.len(),
+        problems,
+    })
+}
+
+fn compare(manifest: &Manifest, found: &mut BTreeMap<String, Found>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut problem = |path: &str, problem, detail: String| {
+        problems.push(Problem {
+            path: path.to_string(),
+            problem,
+            detail,
+        })
+    };
+    for file in &manifest.files {
+        let Some(actual) = found.remove(&file.path) else {
+            problem(
+                &file.path,
+                "missing",
+                "listed in the manifest, not in the bundle".into(),
+            );
+            continue;
+        };
+        if actual.sha256 != file.sha256 || actual.size != file.size {
+            problem(
+                &file.path,
+                "changed",
+                format!(
+                    "sha256 {} ({} bytes), manifest says {} ({} bytes)",
+                    actual.sha256, actual.size, file.sha256, file.size
+                ),
+            );
+        }
+        if actual.mode != file.mode {
+            problem(
+                &file.path,
+                "mode",
+                format!("mode {:o}, manifest says {:o}", actual.mode, file.mode),
+            );
+        }
+    }
+    for path in found.keys() {
+        problem(path, "extra", "in the bundle, not in the manifest".into());
+    }
+    problems
+}
+
+impl Report {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.problems {
+            out += &format!("{}: {}: {}\n", p.path, p.problem, p.detail);
+        }
+        if self.ok {
+            out += &format!(
+                "`{}`: all {} files match the manifest\n",
+                self.bundle, self.files
+            );
+        } else {
+            out += &format!(
+                "`{}`: {} problems in {} files\n",
+                self.bundle,
+                self.problems.len(),
+                self.files
+            );
+        }
+        out
+    }
+}

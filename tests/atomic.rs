@@ -1,0 +1,159 @@
+//! A failed or interrupted build leaves the previous bundle exactly as it
+//! was — a full disk, Ctrl-C, `kill -9` — and the next run removes what
+//! the interrupted one left behind.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn build_command(out: &Path, extra: &[&str]) -> Command {
+    let fixture = repo().join("tests/fixtures/sentinel");
+    let mut command = embedpack();
+    command
+        .arg("build")
+        .arg(fixture.join("build_sentinel.py"))
+        .arg("--venv")
+        .arg(venv())
+        .arg("--app")
+        .arg(fixture.join("app"))
+        .arg("-o")
+        .arg(out)
+        .args(extra);
+    command
+}
+
+fn manifest_of(bundle: &Path) -> String {
+    std::fs::read_to_string(bundle.join("MANIFEST.json")).unwrap()
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".embedpack-"))
+        .collect()
+}
+
+fn assert_verifies(bundle: &Path) {
+    let output = embedpack().arg("verify").arg(bundle).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+/// Unmounts the small filesystem even when the test fails.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_keeps_the_previous_bundle() {
+    let dir = workdir("full-disk");
+    let mount = Mount(dir.join("small"));
+    std::fs::create_dir_all(&mount.0).unwrap();
+    run_ok(
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=80m", "tmpfs"])
+            .arg(&mount.0),
+    );
+    let out = mount.0.join("bundle");
+    // The first bundle fits; the second (with bytecode) cannot fit beside it.
+    run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
+    let before = manifest_of(&out);
+    let output = build_command(&out, &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: cannot write") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error: ")).count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(manifest_of(&out), before);
+    assert_verifies(&out);
+    assert!(leftovers(&mount.0).is_empty(), "{:?}", leftovers(&mount.0));
+}
+
+fn interrupt_while_writing(signal: &str) {
+    let dir = workdir(&format!("signal-{signal}"));
+    let out = dir.join("bundle");
+    run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
+    let before = manifest_of(&out);
+    let mut child = build_command(&out, &["-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while leftovers(&dir).is_empty() {
+        assert!(Instant::now() < deadline, "the build never started writing");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the build ended before it could be interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    run_ok(
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string()),
+    );
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(manifest_of(&out), before, "the previous bundle changed");
+    assert_verifies(&out);
+    // The next run cleans up what the interrupted one left.
+    run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    assert_verifies(&out);
+}
+
+#[test]
+fn ctrl_c_while_writing_keeps_the_previous_bundle() {
+    interrupt_while_writing("INT");
+}
+
+#[test]
+fn kill_9_while_writing_keeps_the_previous_bundle() {
+    interrupt_while_writing("KILL");
+}
+
+#[test]
+fn archive_replaces_only_an_archive_embedpack_wrote() {
+    let dir = workdir("archive-replace");
+    let out = dir.join("bundle.zip");
+    std::fs::write(&out, "not a bundle").unwrap();
+    let output = build_command(&out, &["--no-bytecode", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is not a bundle embedpack wrote"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "not a bundle");
+    run_ok(&mut build_command(
+        &out,
+        &["--no-bytecode", "-q", "--force"],
+    ));
+    assert_verifies(&out);
+    run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
+    assert_verifies(&out);
+    assert!(leftovers(&dir).is_empty());
+}

@@ -1,0 +1,286 @@
+//! `embedpack build` bundles every kind of environment: venvs made by
+//! `python -m venv`, virtualenv and uv, a venv on Debian's python3.11
+//! (static executable, libpython in the multiarch folder), a venv that
+//! includes the system site-packages, and editable installs, which travel
+//! as their sources.  tests/run.sh makes each venv once (see
+//! `support::named_venv`); these tests only read them.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::*;
+
+/// What every sentinel bundle must answer 1 to: nothing from outside got
+/// in, and markupsafe's C extension loaded from the bundle.
+const STARTS: [&str; 2] = ["checks.isolated()", "checks.speedups()"];
+
+/// Builds the sentinel plugin from `venv` into a fresh folder `name`.
+fn build(venv: &Path, name: &str) -> (PathBuf, Output) {
+    let out = workdir(name).join("sentinel");
+    let output = run_ok(&mut sentinel_command(venv, &out));
+    (out, output)
+}
+
+/// Runs `expressions` through the dlopen() host from `/`; each must print 1.
+fn assert_answers_one(bundle: &Path, expressions: &[&str]) {
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .current_dir("/")
+            .arg(bundle.join("libsentinel.so"))
+            .args(expressions),
+    );
+    assert_eq!(
+        stdout(&output),
+        "1\n".repeat(expressions.len()),
+        "{expressions:?}\nstderr:\n{}",
+        stderr(&output)
+    );
+}
+
+/// Copies the bundle and the host into a bare root (no Python, no venv,
+/// no source tree) and runs `expressions` there; each must print 1.
+fn assert_answers_one_in_a_bare_chroot(bundle: &Path, root_name: &str, expressions: &[&str]) {
+    let root = bare_root(root_name);
+    std::fs::create_dir_all(root.join("opt")).unwrap();
+    copy_tree(bundle, &root.join("opt/sentinel"));
+    std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
+    let output = run_ok(
+        Command::new("/usr/sbin/chroot")
+            .env_clear()
+            .arg(&root)
+            .args(["/host", "/opt/sentinel/libsentinel.so"])
+            .args(expressions),
+    );
+    assert_eq!(
+        stdout(&output),
+        "1\n".repeat(expressions.len()),
+        "{expressions:?}\nstderr:\n{}",
+        stderr(&output)
+    );
+}
+
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_path_buf())
+        .collect()
+}
+
+fn manifest(bundle: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn python_m_venv_on_pyenv() {
+    let (bundle, _) = build(&venv(), "env-venv");
+    assert_answers_one(&bundle, &STARTS);
+}
+
+#[test]
+fn virtualenv_venv_runs_in_a_bare_chroot() {
+    let venv = named_venv("virtualenv");
+    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).unwrap();
+    assert!(cfg.contains("base-executable"), "not a virtualenv:\n{cfg}");
+    let (bundle, _) = build(&venv, "env-virtualenv");
+    // virtualenv's `pip-<version>.virtualenv` markers go with pip.
+    let site = files_under(&bundle.join("site-packages"));
+    assert!(
+        !site
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".virtualenv")),
+        "{site:?}"
+    );
+    assert_answers_one(&bundle, &STARTS);
+    assert_answers_one_in_a_bare_chroot(&bundle, "chroot-virtualenv", &STARTS);
+}
+
+#[test]
+fn uv_venv_without_pip_runs_in_a_bare_chroot() {
+    let venv = named_venv("uv");
+    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).unwrap();
+    assert!(
+        cfg.contains("uv = ") && !cfg.contains("\nversion ="),
+        "not a uv venv:\n{cfg}"
+    );
+    assert!(!venv.join("bin/pip").exists(), "uv venvs have no pip");
+    let (bundle, _) = build(&venv, "env-uv");
+    assert_answers_one(&bundle, &STARTS);
+    assert_answers_one_in_a_bare_chroot(&bundle, "chroot-uv", &STARTS);
+}
+
+/// Debian links /usr/bin/python3.11 statically and ships libpython in
+/// /usr/lib/x86_64-linux-gnu; the bundle must carry that one, which is
+/// the same build as Debian's interpreter (its `sys.version`), not
+/// pyenv's libpython3.11 of another micro version.
+#[test]
+fn debian_python_venv_carries_its_multiarch_libpython_and_runs_in_a_bare_chroot() {
+    let debian = run_ok(Command::new("/usr/bin/python3.11").args([
+        "-I",
+        "-c",
+        "import sys; print(repr(sys.version), end='')",
+    ]));
+    let version = stdout(&debian);
+    let (bundle, output) = build(&named_venv("debian"), "env-debian");
+    assert!(
+        stderr(&output).contains("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(bundle.join("lib/libpython3.11.so.1.0").is_file());
+    let python = &manifest(&bundle)["python"];
+    assert_eq!(python["libpython"], "libpython3.11.so.1.0", "{python}");
+    let same_build = format!("sys.version == {version}");
+    let expressions = [STARTS[0], STARTS[1], same_build.as_str()];
+    assert_answers_one(&bundle, &expressions);
+    assert_answers_one_in_a_bare_chroot(&bundle, "chroot-debian", &expressions);
+}
+
+/// With include-system-site-packages, the base's dist-packages are carried
+/// (six, from apt), but what the venv installs shadows them: cffi 2.0's
+/// `_cffi_backend` wins over Debian's 1.15, and Debian's pip and
+/// setuptools, build tools, stay out.
+#[test]
+fn system_site_packages_are_carried_behind_the_venvs_own() {
+    let (bundle, output) = build(&named_venv("system-site"), "env-system-site");
+    let site = bundle.join("site-packages");
+    for left_out in ["pip", "setuptools", "distutils-precedence.pth"] {
+        assert!(!site.join(left_out).exists(), "{left_out} was carried");
+    }
+    assert!(site.join("six.py").is_file());
+    assert_answers_one(
+        &bundle,
+        &[
+            STARTS[0],
+            STARTS[1],
+            "checks.inside(__import__('six').__file__)",
+            "__import__('_cffi_backend').__version__ == '2.0.0'",
+            "__import__('cffi').__version__ == '2.0.0'",
+        ],
+    );
+    // Carrying a whole system site-packages is no small thing: say its size.
+    let log = stderr(&output);
+    assert!(log.contains("site-packages: "), "no size line:\n{log}");
+}
+
+/// The editable venv's sources, as run.sh copied them.
+fn editable_sources() -> PathBuf {
+    repo().join("target/test-env/editable-src")
+}
+
+/// Editable installs travel as their sources: a bundle must not point
+/// to the build machine's source tree, so it runs where that tree does
+/// not exist.
+#[test]
+fn editable_installs_are_carried_as_their_sources() {
+    let (bundle, _) = build(&named_venv("editable"), "env-editable");
+    let site = bundle.join("site-packages");
+    let carried = files_under(&site);
+    for expected in [
+        "finderpkg/__init__.py",
+        "finderpkg/data/answer.txt",
+        "compatpkg/__init__.py",
+        "compatpkg/core.py",
+        "loosemod.py",
+        "unowned.py",
+    ] {
+        assert!(
+            site.join(expected).is_file(),
+            "{expected} is missing: {carried:?}"
+        );
+    }
+    for file in &carried {
+        let name = file.to_string_lossy();
+        assert!(
+            !name.contains("__editable__")
+                && !name.ends_with(".pth")
+                && !name.contains("egg-info")
+                && !name.ends_with("pyproject.toml")
+                && !name.ends_with("README.txt"),
+            "{name} was carried"
+        );
+    }
+    let sources = editable_sources().to_string_lossy().into_owned();
+    for file in files_under(&bundle) {
+        let bytes = std::fs::read(bundle.join(&file)).unwrap();
+        assert!(
+            !bytes
+                .windows(sources.len())
+                .any(|w| w == sources.as_bytes()),
+            "{} names the source tree `{sources}`",
+            file.display()
+        );
+    }
+    let expressions = [
+        STARTS[0],
+        STARTS[1],
+        "checks.inside(__import__('finderpkg').__file__) and __import__('finderpkg').answer() == 42",
+        "checks.inside(__import__('compatpkg').__file__) and __import__('compatpkg').answer() == 7",
+        "checks.inside(__import__('loosemod').__file__) and __import__('loosemod').VALUE == 5",
+        "__import__('unowned').VALUE == 3",
+        "not [p for p in sys.path if 'editable-src' in p]",
+    ];
+    assert_answers_one(&bundle, &expressions);
+    // The bare root holds no source tree at all: the bundle works with
+    // its sources moved away.
+    assert_answers_one_in_a_bare_chroot(&bundle, "chroot-editable", &expressions);
+}
+
+/// `--exclude` leaves a distribution out by its metadata: an editable one
+/// (its .pth, hence its sources) and a regular one (every file its
+/// RECORD lists), named as pip shows them or not.
+#[test]
+fn exclude_leaves_distributions_out() {
+    let out = workdir("env-exclude").join("sentinel");
+    run_ok(sentinel_command(&named_venv("editable"), &out).args([
+        "--exclude",
+        "compatpkg",
+        "--exclude",
+        "PyCParser",
+    ]));
+    let site = out.join("site-packages");
+    let carried = files_under(&site);
+    for file in &carried {
+        let name = file.to_string_lossy();
+        assert!(
+            !name.contains("compatpkg") && !name.contains("pycparser"),
+            "{name} was carried"
+        );
+    }
+    assert!(site.join("finderpkg/__init__.py").is_file(), "{carried:?}");
+    assert!(site.join("cffi/__init__.py").is_file(), "{carried:?}");
+    assert_answers_one(
+        &out,
+        &[
+            STARTS[0],
+            STARTS[1],
+            "__import__('importlib.util').util.find_spec('compatpkg') is None",
+            "__import__('importlib.util').util.find_spec('pycparser') is None",
+            "__import__('finderpkg').answer() == 42",
+        ],
+    );
+}
+
+#[test]
+fn exclude_of_a_distribution_that_is_not_installed_fails() {
+    let out = workdir("env-exclude-unknown").join("sentinel");
+    let output = sentinel_command(&named_venv("uv"), &out)
+        .args(["--exclude", "no-such-dist"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`--exclude no-such-dist` names no distribution installed in"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: installed: cffi, markupsafe, pycparser"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -1,0 +1,301 @@
+//! Reproducible bundles: the same inputs give the same bytes wherever the
+//! project and the venv sit, whatever the file times, umask and time
+//! zone; `embedpack verify` accepts them and names every tampered file.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use support::*;
+
+/// A second venv made separately with the same pins (tests/run.sh).
+fn twin_venv() -> PathBuf {
+    let twin = repo().join("target/test-env/venv-twin");
+    assert!(
+        twin.join(".ready").is_file(),
+        "run the tests with `bash tests/run.sh`"
+    );
+    twin
+}
+
+/// Copies the sentinel fixture to `dir`, stamping every file with `date`.
+fn project_copy(dir: &Path, date: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    copy_tree(
+        &repo().join("tests/fixtures/sentinel"),
+        &dir.join("project"),
+    );
+    run_ok(
+        Command::new("find")
+            .arg(dir)
+            .args(["-exec", "touch", "-h", "-d", date, "{}", "+"]),
+    );
+    dir.join("project")
+}
+
+/// Builds the project at `project` with `venv` into `out`, under `umask`
+/// and time zone `tz`, from a working directory of its own.
+fn build_with(project: &Path, venv: &Path, out: &Path, umask: &str, tz: &str) {
+    let script = format!(
+        "umask {umask} && exec \"$0\" build \"$1/build_sentinel.py\" --venv \"$2\" --app \"$1/app\" -o \"$3\" -q"
+    );
+    run_ok(
+        Command::new("sh")
+            .args(["-c", &script])
+            .arg(env!("CARGO_BIN_EXE_embedpack"))
+            .arg(project)
+            .arg(venv)
+            .arg(out)
+            .env("TZ", tz)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .current_dir(project.parent().unwrap()),
+    );
+}
+
+/// Two builds of the same project from different places: (first, second)
+/// output folders, each holding `sentinel`, `sentinel.zip` and
+/// `sentinel.tar.gz`.
+fn twin_builds() -> &'static (PathBuf, PathBuf) {
+    static BUILDS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BUILDS.get_or_init(|| {
+        let dir = workdir("reproducible");
+        let first = project_copy(&dir.join("first"), "2001-02-03 04:05:06");
+        let second = project_copy(&dir.join("second/nested deeper"), "2023-12-31 23:59:58");
+        let (out1, out2) = (dir.join("out1"), dir.join("out2"));
+        for name in ["sentinel", "sentinel.zip", "sentinel.tar.gz"] {
+            build_with(&first, &venv(), &out1.join(name), "022", "UTC");
+            build_with(
+                &second,
+                &twin_venv(),
+                &out2.join(name),
+                "077",
+                "Asia/Kolkata",
+            );
+        }
+        (out1, out2)
+    })
+}
+
+#[test]
+fn same_inputs_from_two_places_give_identical_archives() {
+    let (first, second) = twin_builds();
+    for name in ["sentinel.zip", "sentinel.tar.gz"] {
+        let a = std::fs::read(first.join(name)).unwrap();
+        let b = std::fs::read(second.join(name)).unwrap();
+        assert!(a == b, "{name} differs between the two builds");
+    }
+    let manifest =
+        |dir: &Path| std::fs::read_to_string(dir.join("sentinel/MANIFEST.json")).unwrap();
+    assert_eq!(manifest(first), manifest(second));
+}
+
+#[test]
+fn manifest_names_no_build_machine_path_and_lists_what_ships() {
+    let (first, _) = twin_builds();
+    let text = std::fs::read_to_string(first.join("sentinel/MANIFEST.json")).unwrap();
+    for private in [
+        repo().display().to_string(),
+        "/tmp/".to_string(),
+        "/root/".to_string(),
+    ] {
+        assert!(!text.contains(&private), "the manifest holds `{private}`");
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        manifest["python"]["version"].as_str().unwrap()[..5],
+        *"3.11."
+    );
+    let cc = stdout(&run_ok(Command::new("cc").arg("--version")));
+    assert_eq!(
+        manifest["compiler"].as_str().unwrap(),
+        cc.lines().next().unwrap().trim()
+    );
+    let distributions = manifest["distributions"].to_string().to_lowercase();
+    assert!(
+        distributions.contains("\"name\":\"markupsafe\",\"version\":\"3.0.2\""),
+        "{distributions}"
+    );
+    assert!(
+        distributions.contains("\"name\":\"cffi\",\"version\":\"2.0.0\""),
+        "{distributions}"
+    );
+    let file = &manifest["files"].as_array().unwrap()[0];
+    assert!(
+        file["sha256"].as_str().unwrap().len() == 64
+            && file["mode"].is_number()
+            && file["size"].is_number()
+    );
+}
+
+#[test]
+fn archives_hold_one_top_folder_with_normalized_entries() {
+    let (first, _) = twin_builds();
+    let listing = run_ok(
+        Command::new("tar")
+            .arg("-tvzf")
+            .arg(first.join("sentinel.tar.gz")),
+    );
+    for line in stdout(&listing).lines() {
+        assert!(
+            line.contains(" root/root ") || line.contains(" 0/0 "),
+            "owner not normalized: {line}"
+        );
+        assert!(line.contains(" 1980-01-01 "), "time not normalized: {line}");
+        let name = line.split_whitespace().last().unwrap();
+        assert!(
+            name.starts_with("sentinel/"),
+            "{name} is outside the top folder"
+        );
+        assert!(
+            line.starts_with("-rw-r--r--") || line.starts_with("-rwxr-xr-x"),
+            "{line}"
+        );
+    }
+    let unzip = run_ok(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+            ])
+            .arg(first.join("sentinel.zip")),
+    );
+    assert!(stdout(&unzip).lines().all(|n| n.starts_with("sentinel/")));
+    assert!(stdout(&unzip).contains("sentinel/libsentinel.so\n"));
+}
+
+#[test]
+fn bundle_carries_hash_based_bytecode_with_bundle_paths() {
+    let (first, _) = twin_builds();
+    let pyc = first.join("sentinel/app/sentinel_app/__pycache__/checks.cpython-311.pyc");
+    let bytes = std::fs::read(&pyc).unwrap();
+    // PEP 552 flags word: 0b01 = hash-based, unchecked.
+    assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 0b01);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("app/sentinel_app/checks.py")
+            && !text.contains(&repo().display().to_string())
+    );
+}
+
+#[test]
+fn source_date_epoch_sets_every_timestamp() {
+    let dir = workdir("sde");
+    let out = dir.join("s.tar.gz");
+    let fixture = repo().join("tests/fixtures/sentinel");
+    run_ok(
+        embedpack()
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .arg("build")
+            .arg(fixture.join("build_sentinel.py"))
+            .args([
+                "--venv".as_ref(),
+                venv().as_os_str(),
+                "--app".as_ref(),
+                fixture.join("app").as_os_str(),
+            ])
+            .args(["--no-bytecode", "-q", "-o"])
+            .arg(&out),
+    );
+    let listing = run_ok(
+        Command::new("tar")
+            .args(["--full-time", "-tvzf"])
+            .arg(&out)
+            .env("TZ", "UTC"),
+    );
+    assert!(
+        stdout(&listing)
+            .lines()
+            .all(|l| l.contains(" 2023-11-14 22:13:20 ")),
+        "{}",
+        stdout(&listing)
+    );
+    assert!(
+        !stdout(&listing).contains(".pyc"),
+        "--no-bytecode still compiled bytecode"
+    );
+}
+
+fn verify(bundle: &Path) -> std::process::Output {
+    embedpack().arg("verify").arg(bundle).output().unwrap()
+}
+
+#[test]
+fn verify_accepts_both_builds_in_every_format() {
+    let (first, second) = twin_builds();
+    for dir in [first, second] {
+        for name in ["sentinel", "sentinel.zip", "sentinel.tar.gz"] {
+            let output = verify(&dir.join(name));
+            assert!(
+                output.status.success(),
+                "{name}: {}{}",
+                stdout(&output),
+                stderr(&output)
+            );
+            assert!(stdout(&output).contains("files match the manifest"));
+        }
+    }
+}
+
+#[test]
+fn verify_names_every_tampered_file() {
+    let dir = workdir("tampered");
+    let bundle = dir.join("bundle");
+    copy_tree(&twin_builds().0.join("sentinel"), &bundle);
+    let flipped = bundle.join("app/sentinel_app/checks.py");
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&flipped, bytes).unwrap();
+    std::fs::remove_file(bundle.join("site-packages/markupsafe/__init__.py")).unwrap();
+    std::fs::write(bundle.join("app/extra.py"), "").unwrap();
+    run_ok(
+        Command::new("chmod")
+            .arg("755")
+            .arg(bundle.join("include/sentinel.h")),
+    );
+    let output = verify(&bundle);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    for expected in [
+        "app/sentinel_app/checks.py: changed",
+        "site-packages/markupsafe/__init__.py: missing",
+        "app/extra.py: extra",
+        "include/sentinel.h: mode",
+    ] {
+        assert!(report.contains(expected), "`{expected}` not in:\n{report}");
+    }
+    let json = run_ok_or_fail_json(&bundle);
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["problems"].as_array().unwrap().len(), 4, "{json}");
+}
+
+fn run_ok_or_fail_json(bundle: &Path) -> serde_json::Value {
+    let output = embedpack()
+        .args(["verify", "--json"])
+        .arg(bundle)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn verify_refuses_archive_entries_that_escape() {
+    let dir = workdir("escape");
+    let archive = dir.join("evil.tar.gz");
+    let make = "import io, sys, tarfile\n\
+                with tarfile.open(sys.argv[1], 'w:gz') as t:\n\
+                \x20   for name in ('evil/MANIFEST.json', 'evil/../../escaped.txt'):\n\
+                \x20       data = b'{}'\n\
+                \x20       info = tarfile.TarInfo(name); info.size = len(data)\n\
+                \x20       t.addfile(info, io.BytesIO(data))\n";
+    run_ok(Command::new("python3").args(["-c", make]).arg(&archive));
+    let output = verify(&archive);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("would be written outside the bundle"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+}

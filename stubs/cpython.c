@@ -218,26 +218,61 @@ static int is_own_python(const char *running)
     return strncmp(running, expected, strlen(expected)) == 0 && strstr(running, "PyPy") == NULL;
 }
 
-/* Before CFFI's start-up lock (cffi_embedding.patch).  When the process
- * holds another Python version already (the host's, or another bundle's),
- * either our calls reach it, and CFFI's lock, a field of PyCapsule_Type
- * that each version uses its own way, would abort or hang the host; or we
- * were bound to our own libpython before the other one went global, and
- * our extension modules would reach the other one.  Say so instead; CFFI's
- * functions then return 0. */
+/* Whether the library holding `symbol` is a libpythonX.Y of our version,
+ * whichever bundle's file it is (the loader shares one per SONAME). */
+static int in_own_libpython(void *symbol)
+{
+    Dl_info info;
+    const char *name;
+    char prefix[32];
+
+    if (symbol == NULL || !dladdr(symbol, &info) || info.dli_fname == NULL)
+        return 0;
+    name = strrchr(info.dli_fname, '/');
+    name = name != NULL ? name + 1 : info.dli_fname;
+    snprintf(prefix, sizeof prefix, "libpython%d.%d.", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+    return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/* Before CFFI's start-up lock (cffi_embedding.patch), in any number of
+ * threads at once.  When the process holds another Python version already
+ * (the host's, or another bundle's), either our calls reach it, and CFFI's
+ * lock, a field of PyCapsule_Type that each version uses its own way, would
+ * abort or hang the host; or we were bound to our own libpython before the
+ * other one went global, and our extension modules would reach the other
+ * one.  Say so instead; CFFI's functions then return 0. */
 int embedpack_check_python(void)
 {
-    const char *(*global_version)(void) =
-        (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
-    const char *running = global_version != NULL ? global_version() : Py_GetVersion();
+    void *bound = (void *)&Py_GetVersion;
+    void *global = dlsym(RTLD_DEFAULT, "Py_GetVersion");
+    const unsigned long *hex;
+    char running[64];
 
-    if (is_own_python(running))
+    if (in_own_libpython(bound) && (global == NULL || in_own_libpython(global)))
         return 0;
+    /* Another program or library provides Python here: ask its version.
+     * Py_Version (3.11+) is a constant; Py_GetVersion() rewrites a static
+     * buffer that other threads may be reading, so it comes second. */
+    hex = (const unsigned long *)dlsym(RTLD_DEFAULT, "Py_Version");
+    if (hex != NULL) {
+        if (*hex >> 16 == (unsigned long)PY_VERSION_HEX >> 16)
+            return 0;
+        snprintf(running, sizeof running, "%lu.%lu.%lu", *hex >> 24, (*hex >> 16) & 0xff,
+                 (*hex >> 8) & 0xff);
+    } else {
+        const char *(*get_version)(void) =
+            (const char *(*)(void))(global != NULL ? global : bound);
+        const char *version = get_version();
+
+        if (is_own_python(version))
+            return 0;
+        snprintf(running, sizeof running, "%.*s", (int)strcspn(version, " "), version);
+    }
     return embedpack_fail("it was built for CPython %d.%d, but this process already runs "
-                          "Python %.*s; load it into a CPython %d.%d process, or rebuild it "
+                          "Python %s; load it into a CPython %d.%d process, or rebuild it "
                           "for that Python",
-                          PY_MAJOR_VERSION, PY_MINOR_VERSION, (int)strcspn(running, " "),
-                          running, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+                          PY_MAJOR_VERSION, PY_MINOR_VERSION, running, PY_MAJOR_VERSION,
+                          PY_MINOR_VERSION);
 }
 
 /* When the host or another library started Python, it must be the

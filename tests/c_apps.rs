@@ -26,6 +26,10 @@ fn test_venv(name: &str) -> PathBuf {
 }
 
 fn build(script: &str, venv: &Path, app: Option<&str>, out: &Path) {
+    build_with(script, venv, app, out, &[]);
+}
+
+fn build_with(script: &str, venv: &Path, app: Option<&str>, out: &Path, extra: &[&str]) {
     let mut command = embedpack();
     command
         .arg("build")
@@ -37,7 +41,7 @@ fn build(script: &str, venv: &Path, app: Option<&str>, out: &Path) {
     if let Some(app) = app {
         command.arg("--app").arg(repo().join(app));
     }
-    run_ok(&mut command);
+    run_ok(command.args(extra));
 }
 
 /// examples/hello built from the second venv, then moved away from where
@@ -258,12 +262,14 @@ fn cmake_package_builds_a_strict_cpp_host() {
 
 #[test]
 fn sqlite3_shell_loads_a_python_sql_function_with_its_own_sqlite() {
+    // As examples/sqlite-udf/run.sh builds it.
     let bundle = workdir("c-apps-sqlite").join("pyudf");
-    build(
+    build_with(
         "examples/sqlite-udf/build_pyudf.py",
         &venv(),
         Some("examples/sqlite-udf/app"),
         &bundle,
+        &["--host-lib", "libsqlite3.so.0"],
     );
     let output = run_ok(
         Command::new("bash")
@@ -278,8 +284,8 @@ fn sqlite3_shell_loads_a_python_sql_function_with_its_own_sqlite() {
         stderr(&output)
     );
     // The extension reaches SQLite through the shell's sqlite3_api: it
-    // does not link libsqlite3, and the process loads no other copy (the
-    // bundle's, hash-renamed, is for Python's own sqlite3 module).
+    // does not link libsqlite3, the bundle holds none (Python's own sqlite3
+    // module would use the host's), and the process loads no other copy.
     let dynamic = stdout(&run_ok(
         Command::new("readelf")
             .arg("-d")
@@ -314,6 +320,10 @@ fn sqlite3_shell_loads_a_python_sql_function_with_its_own_sqlite() {
         loaded.iter().all(|f| f == "libsqlite3.so.0"),
         "another SQLite was loaded: {loaded:?}"
     );
+    for entry in walkdir::WalkDir::new(&bundle) {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with("libsqlite3"), "the bundle holds {name}");
+    }
 }
 
 #[test]

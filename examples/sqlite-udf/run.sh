@@ -24,7 +24,10 @@ if [ -z "${BUNDLE:-}" ]; then
     "$VENV/bin/pip" install --quiet --disable-pip-version-check cffi markupsafe
   fi
   BUNDLE=${OUT:-$top/dist/pyudf}
-  "$EMBEDPACK" build "$here/build_pyudf.py" --venv "$VENV" --app "$here/app" -o "$BUNDLE"
+  # The host provides SQLite: Python's own sqlite3 module, if the functions
+  # used it, would share the host's library rather than bring a copy.
+  "$EMBEDPACK" build "$here/build_pyudf.py" --venv "$VENV" --app "$here/app" \
+    --host-lib libsqlite3.so.0 -o "$BUNDLE"
 fi
 
 cd /

@@ -36,79 +36,24 @@ pub struct Include {
     pub c_only: bool,
 }
 
-/// Types of CFFI's cdef that need a standard header in C.
-const TYPE_HEADERS: &[(&[&str], Include)] = &[
+/// Types of CFFI's cdef that need a standard header in C: (type names,
+/// header, whether for C only).
+const TYPE_HEADERS: &[(&str, &str, bool)] = &[
+    ("size_t ptrdiff_t wchar_t", "stddef.h", false),
     (
-        &["size_t", "ptrdiff_t", "wchar_t"],
-        Include {
-            name: "stddef.h",
-            c_only: false,
-        },
+        "int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t \
+         intptr_t uintptr_t intmax_t uintmax_t \
+         int_least8_t int_least16_t int_least32_t int_least64_t \
+         uint_least8_t uint_least16_t uint_least32_t uint_least64_t \
+         int_fast8_t int_fast16_t int_fast32_t int_fast64_t \
+         uint_fast8_t uint_fast16_t uint_fast32_t uint_fast64_t",
+        "stdint.h",
+        false,
     ),
-    (
-        &[
-            "int8_t",
-            "int16_t",
-            "int32_t",
-            "int64_t",
-            "uint8_t",
-            "uint16_t",
-            "uint32_t",
-            "uint64_t",
-            "intptr_t",
-            "uintptr_t",
-            "intmax_t",
-            "uintmax_t",
-            "int_least8_t",
-            "int_least16_t",
-            "int_least32_t",
-            "int_least64_t",
-            "uint_least8_t",
-            "uint_least16_t",
-            "uint_least32_t",
-            "uint_least64_t",
-            "int_fast8_t",
-            "int_fast16_t",
-            "int_fast32_t",
-            "int_fast64_t",
-            "uint_fast8_t",
-            "uint_fast16_t",
-            "uint_fast32_t",
-            "uint_fast64_t",
-        ],
-        Include {
-            name: "stdint.h",
-            c_only: false,
-        },
-    ),
-    (
-        &["bool"],
-        Include {
-            name: "stdbool.h",
-            c_only: true,
-        },
-    ),
-    (
-        &["ssize_t"],
-        Include {
-            name: "sys/types.h",
-            c_only: false,
-        },
-    ),
-    (
-        &["FILE"],
-        Include {
-            name: "stdio.h",
-            c_only: false,
-        },
-    ),
-    (
-        &["char16_t", "char32_t"],
-        Include {
-            name: "uchar.h",
-            c_only: true,
-        },
-    ),
+    ("bool _Bool", "stdbool.h", true),
+    ("ssize_t", "sys/types.h", false),
+    ("FILE", "stdio.h", false),
+    ("char16_t char32_t", "uchar.h", true),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,12 +94,8 @@ pub fn rewrite(text: &str) -> Rewritten {
     out += &text[cursor..];
     let includes = TYPE_HEADERS
         .iter()
-        .filter(|(names, _)| {
-            names
-                .iter()
-                .any(|n| used.contains(n) || (*n == "bool" && used.contains(&"_Bool")))
-        })
-        .map(|(_, include)| *include)
+        .filter(|(names, ..)| names.split_whitespace().any(|n| used.contains(&n)))
+        .map(|&(_, name, c_only)| Include { name, c_only })
         .collect();
     Rewritten {
         text: out,

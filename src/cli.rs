@@ -11,6 +11,8 @@ Examples:
   embedpack build setup_ffi.py:ffibuilder --venv .venv --dry-run
   embedpack build plugin_build.py -o dist/plugin-1.0.tar.gz
   embedpack verify dist/plugin-1.0.tar.gz
+  embedpack pack libplugin.so --venv .venv --app src -o dist/plugin
+  embedpack inspect libplugin.so
 
 Exit status: 0 on success, 1 when embedpack could not do what was asked
 (the message says why) or `verify` found problems, 2 for a malformed
@@ -34,8 +36,37 @@ pub enum Command {
     /// Compile a CFFI embedding build script into a self-contained bundle.
     #[command(after_help = EXAMPLES)]
     Build(BuildArgs),
+    /// Bundle a CFFI embedding library compiled elsewhere, without
+    /// compiling it again.
+    #[command(after_help = EXAMPLES)]
+    Pack(PackArgs),
     /// Check a bundle (folder or archive) against its manifest.
     Verify(VerifyArgs),
+    /// Describe a shared library or a bundle.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+pub struct PackArgs {
+    /// The library: `gcc -shared ... -lpython3.X` output, or the
+    /// `*.cpython-*.so` that `ffibuilder.compile()` makes.
+    #[arg(value_name = "LIB.so")]
+    pub library: PathBuf,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// A shared library (`.so`), or a bundle (folder, `.zip`, `.tar.gz`).
+    pub path: PathBuf,
+    /// The venv whose Python a library should get, to compare with what
+    /// the loader would pick [default: $VIRTUAL_ENV].
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// Print the description as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]
@@ -53,8 +84,15 @@ pub struct BuildArgs {
     /// (`build.py:ffibuilder`).
     #[arg(value_name = "BUILD_SCRIPT[:NAME]")]
     pub script: String,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+/// What `build` and `pack` share: the environment, the app, the output.
+#[derive(Args)]
+pub struct BundleArgs {
     /// The virtualenv to bundle [default: $VIRTUAL_ENV, else .venv beside
-    /// the build script].
+    /// the build script or library].
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
     /// A source root (a directory) or a module (a .py file) of your own,
@@ -62,7 +100,8 @@ pub struct BuildArgs {
     #[arg(long, value_name = "PATH")]
     pub app: Vec<PathBuf>,
     /// Where to write the bundle: a folder, or an archive of one by its
-    /// extension (`.zip`, `.tar.gz`) [default: ./dist/<module>].
+    /// extension (`.zip`, `.tar.gz`) [default: ./dist/<module>, <module>
+    /// being the last part of the set_source() name].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Print what would go where, with sizes, and write nothing.

@@ -5,16 +5,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, Command, Log, VerifyArgs};
+use crate::cli::{BuildArgs, BundleArgs, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::collect::{self, human_size};
 use crate::layout::Layout;
 use crate::write::{self, Distribution, Manifest, PythonInfo, Requires};
-use crate::{build, fail, link, resolve, verify};
+use crate::{build, fail, inspect, link, resolve, verify};
 
 pub fn run(command: Command, log: Log) -> Result<()> {
     match command {
         Command::Build(args) => build(args, log),
+        Command::Pack(args) => pack(args, log),
         Command::Verify(args) => verify(args, log),
+        Command::Inspect(args) => inspect(args),
     }
 }
 
@@ -22,6 +24,28 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
     let (script, name) = build::split_script_arg(&args.script);
     let script = std::path::absolute(&script).unwrap_or(script);
     let script_dir = script.parent().unwrap_or(Path::new(".")).to_path_buf();
+    check_keep_stdlib(&args.bundle)?;
+    let env = resolve_env(&args.bundle, &script_dir, log)?;
+    let plugin = build::build(&script, name.as_deref(), &env, log)?;
+    bundle(&plugin, &env, &args.bundle, log)
+}
+
+fn pack(args: PackArgs, log: Log) -> Result<()> {
+    let library = std::path::absolute(&args.library).unwrap_or(args.library.clone());
+    let library_dir = library.parent().unwrap_or(Path::new(".")).to_path_buf();
+    check_keep_stdlib(&args.bundle)?;
+    if !library.is_file() {
+        return Err(fail(
+            format!("`{}` does not exist", args.library.display()),
+            "give the path of the CFFI embedding library (.so) to pack",
+        ));
+    }
+    let env = resolve_env(&args.bundle, &library_dir, log)?;
+    let plugin = build::pack(&library, &env, log)?;
+    bundle(&plugin, &env, &args.bundle, log)
+}
+
+fn check_keep_stdlib(args: &BundleArgs) -> Result<()> {
     for part in &args.keep_stdlib {
         if !collect::OPTIONAL_STDLIB_PARTS.contains(&part.as_str()) {
             return Err(fail(
@@ -30,27 +54,40 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
             ));
         }
     }
-    let env = resolve::resolve(args.venv.as_deref(), &script_dir)?;
+    Ok(())
+}
+
+fn resolve_env(args: &BundleArgs, beside: &Path, log: Log) -> Result<resolve::Environment> {
+    let env = resolve::resolve(args.venv.as_deref(), beside)?;
     log.info(format!(
         "Python {} from `{}` (libpython `{}`)",
         env.info.version_text(),
         env.venv.display(),
         env.libpython.display()
     ));
-    let plugin = build::build(&script, name.as_deref(), &env, log)?;
+    Ok(env)
+}
+
+/// collect → link → write, for a plugin that `build` or `pack` prepared.
+fn bundle(
+    plugin: &build::Plugin,
+    env: &resolve::Environment,
+    args: &BundleArgs,
+    log: Log,
+) -> Result<()> {
     let out = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("dist").join(&plugin.module));
+    check_output_outside_inputs(&out, &env.venv, &args.app)?;
     let options = collect::Options {
         apps: args.app.clone(),
         keep_stdlib: args.keep_stdlib.clone(),
         keep_build_tools: args.keep_build_tools,
         exclude: args.exclude.clone(),
     };
-    check_output_outside_inputs(&out, &env.venv, &args.app)?;
     let mtime = source_date_epoch()?;
-    let mut plan = collect::plan(&plugin, &env, &options)?;
+    let mut plan = collect::plan(plugin, env, &options)?;
     let (count, size) = plan.size_under(&plugin.layout.site);
     log.info(format!(
         "site-packages: {count} files, {}",
@@ -71,7 +108,7 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         plan,
         report: linked,
         scratch: _scratch,
-    } = link::link(plan, &link_options(&args, &plugin.layout, &env), log)?;
+    } = link::link(plan, &link_options(args, &plugin.layout, env), log)?;
     if args.dry_run {
         print!("{}", plan.describe());
         return Ok(());
@@ -118,7 +155,7 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
     Ok(())
 }
 
-fn link_options(args: &BuildArgs, layout: &Layout, env: &resolve::Environment) -> link::Options {
+fn link_options(args: &BundleArgs, layout: &Layout, env: &resolve::Environment) -> link::Options {
     let libpython = env.libpython.file_name().unwrap_or_default();
     link::Options {
         libdir: layout.libdir.clone(),
@@ -199,4 +236,14 @@ fn canonical_prefix(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| existing.to_path_buf());
     resolved.extend(rest.iter().rev());
     resolved
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    let description = inspect::inspect(&args.path, args.venv.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&description)?);
+    } else {
+        print!("{}", description.to_text());
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod build;
 mod cli;
 mod collect;
 mod commands;
+mod inspect;
 mod layout;
 mod link;
 mod resolve;

@@ -22,23 +22,36 @@ static char bundle_dir[PATH_MAX];
 static char plugin_path[PATH_MAX];
 static char error_text[PATH_MAX + 512];
 
+/* Cuts the last component off `path`. */
+static void dirname_in_place(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (slash != NULL)
+        *slash = '\0';
+}
+
 /* The path a host passed to dlopen() may be relative, and the host may
- * change directory before its first call: resolve it while loading. */
+ * change directory before its first call: resolve it while loading.  This
+ * code lives in the plugin itself (`embedpack build`), or in a bootstrap
+ * library in the bundle's lib/ folder next to libpython (`embedpack pack`,
+ * where EMBEDPACK_PLUGIN names the plugin). */
 __attribute__((constructor)) static void embedpack_locate(void)
 {
+    char self[PATH_MAX];
     Dl_info info;
-    char *slash;
 
     if (!dladdr((void *)&embedpack_locate, &info) || info.dli_fname == NULL)
         return;
-    if (realpath(info.dli_fname, plugin_path) == NULL) {
-        plugin_path[0] = '\0';
+    if (realpath(info.dli_fname, self) == NULL)
         return;
-    }
-    strcpy(bundle_dir, plugin_path);
-    slash = strrchr(bundle_dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
+    strcpy(bundle_dir, self);
+    dirname_in_place(bundle_dir);
+#ifdef EMBEDPACK_PLUGIN
+    dirname_in_place(bundle_dir);
+    snprintf(plugin_path, sizeof plugin_path, "%s/%s", bundle_dir, EMBEDPACK_PLUGIN);
+#else
+    strcpy(plugin_path, self);
+#endif
 }
 
 const char *embedpack_bundle_dir(void)

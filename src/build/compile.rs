@@ -26,6 +26,7 @@ const STUBS: &[(&str, &str)] = &[
     ("bootstrap.c", include_str!("../../stubs/bootstrap.c")),
     ("cpython.c", include_str!("../../stubs/cpython.c")),
     ("plugin.c", include_str!("../../stubs/plugin.c")),
+    ("pack.c", include_str!("../../stubs/pack.c")),
 ];
 const STUB_SOURCES: &[&str] = &["plugin.c", "bootstrap.c", "cpython.c"];
 /// How many lines of compiler errors to show.
@@ -44,14 +45,7 @@ pub struct Inputs<'a> {
 
 /// Compiles and links the plugin into the work directory; returns its path.
 pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
-    let stubs = inputs.workdir.join("stubs");
-    std::fs::create_dir_all(&stubs)
-        .with_context(|| format!("cannot create `{}`", stubs.display()))?;
-    for (name, text) in STUBS {
-        std::fs::write(stubs.join(name), text)
-            .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
-    }
-    super::embed_py::write(&stubs)?;
+    let stubs = write_stubs(inputs.workdir)?;
     let output = inputs
         .workdir
         .join(inputs.layout.plugin.file_name().unwrap_or_default());
@@ -62,25 +56,101 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
     command.args(&inputs.keywords.sources);
     command.arg("-o").arg(&output);
     command.args(link_args(inputs));
+    run(command, inputs.log).map_err(|errors| {
+        fail(
+            format!("the plugin's C code does not compile:\n{errors}"),
+            "fix the C given to `set_source()` (`-v` shows the compiler command)",
+        )
+    })?;
+    Ok(output)
+}
+
+/// The bootstrap library of a packed plugin (stubs/pack.c): `soname` in
+/// the bundle's library folder, beside libpython, with its two hooks named
+/// `hooks.0` (for Py_InitializeEx) and `hooks.1` (for PyGILState_Ensure).
+pub fn compile_pack_bootstrap(
+    workdir: &Path,
+    env: &Environment,
+    layout: &Layout,
+    hooks: (&str, &str),
+    soname: &str,
+    log: Log,
+) -> Result<PathBuf> {
+    let stubs = write_stubs(workdir)?;
+    let output = workdir.join(soname);
+    let quoted = |text: &str| format!("\"{text}\"");
+    let mut command = compiler()?.to_command();
+    command.current_dir(workdir);
+    command.args(["-shared", "-pthread", "-fvisibility=hidden"]);
+    command.arg(format!("-ffile-prefix-map={}=embedpack", workdir.display()));
+    command.arg(format!("-I{}", stubs.display()));
+    command.arg(format!("-I{}", env.info.include.display()));
+    command.arg(format!("-DEMBEDPACK_HOOK_INITIALIZE={}", hooks.0));
+    command.arg(format!("-DEMBEDPACK_HOOK_ENSURE={}", hooks.1));
+    let plugin = layout.plugin.display().to_string();
+    command.arg(format!("-DEMBEDPACK_PLUGIN={}", quoted(&plugin)));
+    command.args(layout_defines(layout));
+    command.args(["pack.c", "bootstrap.c", "cpython.c"].map(|s| stubs.join(s)));
+    command.arg("-o").arg(&output);
+    command.args([
+        format!("-Wl,-soname,{soname}"),
+        "-Wl,--disable-new-dtags".to_string(),
+        "-Wl,-rpath,$ORIGIN".to_string(),
+        "-Wl,-z,nodelete".to_string(),
+        "-Wl,--build-id=sha1".to_string(),
+    ]);
+    command.arg(&env.libpython).arg("-ldl");
+    run(command, log).map_err(|errors| {
+        anyhow::anyhow!("embedpack's bootstrap does not compile here:\n{errors}")
+    })?;
+    Ok(output)
+}
+
+/// Writes the bootstrap's sources into `workdir/stubs`.
+fn write_stubs(workdir: &Path) -> Result<PathBuf> {
+    let stubs = workdir.join("stubs");
+    std::fs::create_dir_all(&stubs)
+        .with_context(|| format!("cannot create `{}`", stubs.display()))?;
+    for (name, text) in STUBS {
+        std::fs::write(stubs.join(name), text)
+            .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
+    }
+    super::embed_py::write(&stubs)?;
+    Ok(stubs)
+}
+
+/// Runs the compiler; on failure, its first lines of errors.
+fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
     let shown: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
-    inputs.log.detail(format!(
+    log.detail(format!(
         "compiling: {} {}",
         command.get_program().to_string_lossy(),
         shown.join(" ")
     ));
-    let result = command.output().context("cannot run the C compiler")?;
-    if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        let first: Vec<&str> = stderr.lines().take(ERROR_LINES).collect();
-        return Err(fail(
-            format!(
-                "the plugin's C code does not compile:\n{}",
-                first.join("\n")
-            ),
-            "fix the C given to `set_source()` (`-v` shows the compiler command)",
-        ));
+    let result = command
+        .output()
+        .map_err(|e| format!("cannot run the C compiler: {e}"))?;
+    if result.status.success() {
+        return Ok(());
     }
-    Ok(output)
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    Err(stderr
+        .lines()
+        .take(ERROR_LINES)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Where the bootstrap finds the bundle's parts, relative to the plugin.
+fn layout_defines(layout: &Layout) -> Vec<String> {
+    let quoted = |path: &Path| format!("\"{}\"", path.display());
+    vec![
+        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home)),
+        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.stdlib)),
+        format!("-DEMBEDPACK_DYNLOAD={}", quoted(&layout.dynload)),
+        format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
+        format!("-DEMBEDPACK_APP={}", quoted(&layout.app)),
+    ]
 }
 
 /// The first line of `cc --version`, recorded in the manifest.
@@ -132,12 +202,8 @@ fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
         format!("-DEMBEDPACK_GENERATED={}", quoted(inputs.generated)),
         format!("-DEMBEDPACK_INIT={}_init", inputs.module),
         format!("-DEMBEDPACK_INIT_ERROR={}_init_error", inputs.module),
-        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home)),
-        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.stdlib)),
-        format!("-DEMBEDPACK_DYNLOAD={}", quoted(&layout.dynload)),
-        format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
-        format!("-DEMBEDPACK_APP={}", quoted(&layout.app)),
     ];
+    args.extend(layout_defines(layout));
     let kw = inputs.keywords;
     args.extend(kw.include_dirs.iter().map(|d| format!("-I{}", d.display())));
     args.extend(kw.define_macros.iter().map(|(name, value)| match value {

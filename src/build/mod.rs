@@ -5,7 +5,9 @@
 mod cdecl;
 mod compile;
 mod embed_py;
+pub mod examine;
 mod header;
+mod pack;
 mod patch;
 
 use std::path::{Path, PathBuf};
@@ -53,11 +55,18 @@ pub struct Plugin {
     pub module: String,
     pub layout: Layout,
     pub library: PathBuf,
-    pub header: String,
+    /// `include/<module>.h`; none for a packed library, whose C
+    /// declarations embedpack does not know.
+    pub header: Option<String>,
+    /// A packed plugin's bootstrap library: (its path in the bundle, the
+    /// compiled file).
+    pub bootstrap: Option<(PathBuf, PathBuf)>,
     /// The compiler that built it, as `cc --version` names itself.
     pub compiler: String,
     _workdir: tempfile::TempDir,
 }
+
+pub use pack::pack;
 
 /// `BUILD_SCRIPT[:NAME]` split in two.
 pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
@@ -101,7 +110,8 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
     header::check(&module, &header, workdir.path())?;
     Ok(Plugin {
         compiler: compile::compiler_version()?,
-        header,
+        header: Some(header),
+        bootstrap: None,
         module,
         layout,
         library,

@@ -59,8 +59,13 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     let layout = &plugin.layout;
     let mut files = Files::default();
     files.add_file(&layout.plugin, &plugin.library)?;
-    files.add_text(&layout.header, plugin.header.clone());
-    dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
+    if let Some(header) = &plugin.header {
+        files.add_text(&layout.header, header.clone());
+        dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
+    }
+    if let Some((dest, source)) = &plugin.bootstrap {
+        files.add_file(dest, source)?;
+    }
     let soname = env.libpython.file_name().unwrap_or_default();
     files.add_file(&layout.libdir.join(soname), &env.libpython)?;
     stdlib::collect(&mut files, env, layout, &options.keep_stdlib)?;

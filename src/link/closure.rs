@@ -317,6 +317,30 @@ impl Closure {
     }
 }
 
+#[cfg(test)]
+impl Closure {
+    /// A closure made by hand: `(dest, info, origin, deps)` per object.
+    pub fn from_objects(objects: Vec<(&str, ElfInfo, Origin, Vec<Dep>)>) -> Closure {
+        let mut closure = Closure {
+            objects: Vec::new(),
+            by_dest: HashMap::new(),
+            by_source: HashMap::new(),
+            pinned: HashMap::new(),
+        };
+        for (dest, info, origin, deps) in objects {
+            closure.push(Object {
+                dest: PathBuf::from(dest),
+                source: PathBuf::from("/nonexistent").join(dest),
+                info,
+                origin,
+                deps,
+                inherited: Vec::new(),
+            });
+        }
+        closure
+    }
+}
+
 enum Found {
     Bundle(usize),
     Host(PathBuf),

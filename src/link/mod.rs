@@ -16,8 +16,8 @@
 mod allowlist;
 mod closure;
 pub mod elf;
-mod portability;
-mod search;
+pub mod portability;
+pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -215,4 +215,124 @@ fn relinked_plan(
     }
     entries.sort_by(|a, b| a.dest.cmp(&b.dest));
     Ok(Plan { entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closure::Dep;
+    use super::*;
+    use elf::ElfInfo;
+
+    fn info(soname: Option<&str>, rpath: Option<&str>, runpath: Option<&str>) -> ElfInfo {
+        ElfInfo {
+            soname: soname.map(String::from),
+            rpath: rpath.map(String::from),
+            runpath: runpath.map(String::from),
+            ..ElfInfo::default()
+        }
+    }
+
+    fn dep(needed: &str, target: Target) -> Dep {
+        Dep {
+            needed: needed.to_string(),
+            target,
+        }
+    }
+
+    /// A bundle's typical objects: the plugin, libpython with a RUNPATH
+    /// of the build machine, a lib-dynload module needing a vendored
+    /// library, a numpy module using numpy.libs, the vendored library.
+    fn closure() -> Closure {
+        let libpython = "libpython3.11.so.1.0";
+        Closure::from_objects(vec![
+            (
+                "libplugin.so",
+                info(Some("libplugin.so"), Some("$ORIGIN/lib"), None),
+                Origin::Plan,
+                vec![
+                    dep(libpython, Target::Object(1)),
+                    dep("libc.so.6", Target::System),
+                ],
+            ),
+            (
+                "lib/libpython3.11.so.1.0",
+                info(
+                    Some(libpython),
+                    None,
+                    Some("/root/.pyenv/versions/3.11.7/lib"),
+                ),
+                Origin::Plan,
+                vec![dep("libm.so.6", Target::System)],
+            ),
+            (
+                "python/lib/python3.11/lib-dynload/_ssl.so",
+                info(None, None, Some("/root/.pyenv/versions/3.11.7/lib")),
+                Origin::Plan,
+                vec![dep("libssl.so.3", Target::Object(4))],
+            ),
+            (
+                "site-packages/numpy/linalg/_umath_linalg.so",
+                info(None, Some("$ORIGIN/../../numpy.libs"), None),
+                Origin::Plan,
+                vec![dep("libscipy_openblas-1a2b.so", Target::Object(5))],
+            ),
+            (
+                "lib/libssl-0123abcd.so.3",
+                info(Some("libssl.so.3"), None, None),
+                Origin::Vendored,
+                vec![dep("libsqlite3.so.0", Target::Host)],
+            ),
+            (
+                "site-packages/numpy.libs/libscipy_openblas-1a2b.so",
+                info(Some("libscipy_openblas-1a2b.so"), Some("$ORIGIN"), None),
+                Origin::Plan,
+                vec![],
+            ),
+        ])
+    }
+
+    fn rpath_of(edits: &Edits) -> Option<&str> {
+        edits.search_path.as_ref().map(|p| {
+            assert_eq!(p.kind, PathKind::Rpath);
+            p.value.as_str()
+        })
+    }
+
+    #[test]
+    fn the_plugin_already_linked_right_is_left_alone() {
+        assert!(edits_for(&closure(), 0, Path::new("lib")).is_empty());
+    }
+
+    #[test]
+    fn build_machine_runpaths_become_origin_rpaths() {
+        let edits = edits_for(&closure(), 1, Path::new("lib"));
+        assert_eq!(rpath_of(&edits), Some("$ORIGIN"));
+        assert_eq!(edits.soname, None, "libpython keeps its name");
+    }
+
+    #[test]
+    fn vendored_names_replace_the_needed_ones() {
+        let edits = edits_for(&closure(), 2, Path::new("lib"));
+        assert_eq!(rpath_of(&edits), Some("$ORIGIN/../../../../lib"));
+        assert_eq!(
+            edits.replace_needed,
+            [(
+                "libssl.so.3".to_string(),
+                "libssl-0123abcd.so.3".to_string()
+            )]
+        );
+        let vendored = edits_for(&closure(), 4, Path::new("lib"));
+        assert_eq!(vendored.soname.as_deref(), Some("libssl-0123abcd.so.3"));
+        assert_eq!(rpath_of(&vendored), Some("$ORIGIN"));
+    }
+
+    #[test]
+    fn wheel_libs_stay_on_the_search_path() {
+        let edits = edits_for(&closure(), 3, Path::new("lib"));
+        assert_eq!(
+            rpath_of(&edits),
+            Some("$ORIGIN/../../../lib:$ORIGIN/../../numpy.libs")
+        );
+        assert!(edits.replace_needed.is_empty());
+    }
 }

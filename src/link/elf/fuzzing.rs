@@ -20,7 +20,9 @@ pub fn exercise(data: &[u8]) {
         let Ok(out) = patch(data, &edits) else {
             continue;
         };
-        assert!(read(&out).is_ok(), "the reader rejects a patched file");
+        if let (Ok(_), Err(err)) = (read(data), read(&out)) {
+            panic!("the reader rejects a patched file: {err:#}");
+        }
         assert!(check_load_alignment(&out).is_ok(), "misaligned output");
         let again = patch(&out, &edits).expect("a patched file cannot be patched again");
         assert!(again == out, "the same edits changed a patched file again");

@@ -9,6 +9,7 @@
 mod bytes;
 mod image;
 mod read;
+mod segment;
 mod write;
 
 #[cfg(any(test, fuzzing))]

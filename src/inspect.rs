@@ -1,0 +1,271 @@
+//! Inspect: describe a shared library — its dependencies, search paths,
+//! whether it is a CFFI embedding library, and which libpython the loader
+//! would give it on this machine — or a bundle: its Python, its
+//! distributions, its vendored and host-provided libraries, and the
+//! oldest system it runs on.  `--json` gives the same as stable JSON.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::build::examine;
+use crate::link::elf;
+use crate::link::search::{self, System};
+use crate::write::Manifest;
+use crate::{fail, resolve, verify};
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Description {
+    Library(Library),
+    Bundle(Bundle),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Library {
+    pub path: String,
+    pub soname: Option<String>,
+    pub needed: Vec<String>,
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+    pub nodelete: bool,
+    pub cffi_embedding: bool,
+    /// `<module>` of `PyInit_<module>`.
+    pub module: Option<String>,
+    pub exports: Vec<String>,
+    pub libpython: Option<Libpython>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Libpython {
+    /// The name in `DT_NEEDED`.
+    pub needed: String,
+    /// `X.Y`, from that name.
+    pub python: String,
+    /// The file the loader would load for it here and now, if any.
+    pub loader_picks: Option<String>,
+    /// The libpython of the venv given (or `$VIRTUAL_ENV`), if any.
+    pub venv_libpython: Option<String>,
+    /// Both are known and they are different files.
+    pub mismatch: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Bundle {
+    pub path: String,
+    pub module: String,
+    pub python: crate::write::PythonInfo,
+    pub distributions: Vec<crate::write::Distribution>,
+    /// Libraries in `lib/` other than libpython.
+    pub vendored: Vec<String>,
+    pub host_libs: Vec<String>,
+    /// Newest symbol version needed per system library family.
+    pub requires: std::collections::BTreeMap<String, String>,
+}
+
+pub fn inspect(path: &Path, venv: Option<&Path>) -> Result<Description> {
+    if !path.exists() {
+        return Err(fail(
+            format!("`{}` does not exist", path.display()),
+            "give a .so file or a bundle",
+        ));
+    }
+    if path.is_dir() || !elf::is_elf(path)? {
+        return bundle(path).map(Description::Bundle);
+    }
+    library(path, venv).map(Description::Library)
+}
+
+fn bundle(path: &Path) -> Result<Bundle> {
+    let manifest: Manifest = verify::read_manifest(path).map_err(|e| {
+        fail(
+            format!(
+                "`{}` is neither an ELF file nor a bundle: {e:#}",
+                path.display()
+            ),
+            "give a .so file or a bundle folder or archive",
+        )
+    })?;
+    let vendored = manifest
+        .files
+        .iter()
+        .filter_map(|f| f.path.strip_prefix("lib/"))
+        .filter(|name| {
+            !name.contains('/') && name.contains(".so") && *name != manifest.python.libpython
+        })
+        .map(str::to_string)
+        .collect();
+    Ok(Bundle {
+        path: path.display().to_string(),
+        module: manifest.module,
+        python: manifest.python,
+        distributions: manifest.distributions,
+        vendored,
+        host_libs: manifest.requires.host_libs,
+        requires: manifest.requires.versions,
+    })
+}
+
+fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let examined = examine::examine(&bytes).map_err(|e| {
+        fail(
+            format!("`{}` is {e}", path.display()),
+            "inspect takes an x86-64 shared library or a bundle",
+        )
+    })?;
+    let info = elf::read(&bytes)?
+        .with_context(|| format!("`{}` is not a supported ELF file", path.display()))?;
+    let libpython = examined.libpython.as_ref().map(|(needed, (major, minor))| {
+        let picked = loader_pick(path, &info, needed);
+        let venv_lib = venv_libpython(venv);
+        let canonical = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
+        Libpython {
+            needed: needed.clone(),
+            python: format!("{major}.{minor}"),
+            mismatch: matches!((&picked, &venv_lib), (Some(a), Some(b)) if canonical(a) != canonical(b)),
+            loader_picks: picked.map(|p| p.display().to_string()),
+            venv_libpython: venv_lib.map(|p| p.display().to_string()),
+        }
+    });
+    Ok(Library {
+        path: path.display().to_string(),
+        soname: info.soname,
+        needed: info.needed,
+        rpath: info.rpath,
+        runpath: info.runpath,
+        nodelete: info.nodelete,
+        cffi_embedding: examined.is_cffi_embedding(),
+        module: examined.module,
+        exports: examined.exports,
+        libpython,
+    })
+}
+
+/// The file ld.so would load for `needed` on behalf of the library at
+/// `path`, were a host to load it now: its `DT_RPATH` (when it has no
+/// `DT_RUNPATH`), `LD_LIBRARY_PATH`, its `DT_RUNPATH`, the system's.
+fn loader_pick(path: &Path, info: &elf::ElfInfo, needed: &str) -> Option<PathBuf> {
+    let dir = path
+        .parent()
+        .map(|d| std::path::absolute(d).unwrap_or(d.to_path_buf()))
+        .unwrap_or_default();
+    let own = |value: &Option<String>| -> Vec<PathBuf> {
+        value
+            .iter()
+            .flat_map(|v| search::expand(v, &dir, None))
+            .filter_map(|d| d.host)
+            .collect()
+    };
+    let system = System::from_host();
+    let mut dirs = Vec::new();
+    if info.runpath.is_none() {
+        dirs.extend(own(&info.rpath));
+    }
+    dirs.extend(system.ld_library_path.iter().cloned());
+    dirs.extend(own(&info.runpath));
+    dirs.extend(system.dirs.iter().cloned());
+    dirs.into_iter()
+        .map(|d| d.join(needed))
+        .find(|p| search::is_loadable(p))
+}
+
+/// The libpython of the venv given or in `$VIRTUAL_ENV`; none when there
+/// is no such venv or it cannot be probed.
+fn venv_libpython(venv: Option<&Path>) -> Option<PathBuf> {
+    let venv = venv
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("VIRTUAL_ENV").map(PathBuf::from))?;
+    resolve::resolve(Some(&venv), &venv)
+        .ok()
+        .map(|env| env.libpython)
+}
+
+impl Description {
+    pub fn to_text(&self) -> String {
+        match self {
+            Description::Library(lib) => lib.to_text(),
+            Description::Bundle(bundle) => bundle.to_text(),
+        }
+    }
+}
+
+fn or_none(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("(none)")
+}
+
+impl Library {
+    fn to_text(&self) -> String {
+        let mut out = format!("{}: x86-64 shared library\n", self.path);
+        out += &format!("  SONAME:   {}\n", or_none(&self.soname));
+        out += &format!("  NEEDED:   {}\n", self.needed.join(", "));
+        out += &format!("  RPATH:    {}\n", or_none(&self.rpath));
+        out += &format!("  RUNPATH:  {}\n", or_none(&self.runpath));
+        out += &format!("  NODELETE: {}\n", if self.nodelete { "yes" } else { "no" });
+        match (&self.module, self.cffi_embedding) {
+            (Some(module), true) => {
+                out += &format!("  CFFI embedding library: yes, module `{module}`\n")
+            }
+            _ => out += "  CFFI embedding library: no\n",
+        }
+        out += &format!("  exports:  {}\n", self.exports.join(", "));
+        if let Some(py) = &self.libpython {
+            out += &format!("  Python:   {} (needs `{}`)\n", py.python, py.needed);
+            match &py.loader_picks {
+                Some(file) => out += &format!("  the loader would load `{file}` for it here\n"),
+                None => out +=
+                    "  the loader would find no such library here: a host loading it would fail\n",
+            }
+            if let (true, Some(venv)) = (py.mismatch, &py.venv_libpython) {
+                out += &format!(
+                    "  warning: the venv's Python uses `{venv}`, another file: a host loading this \
+                     library would run a different libpython than the one its packages were \
+                     installed for.\n  hint: `embedpack pack {}` bundles the venv's libpython \
+                     beside it, found through its own search path.\n",
+                    self.path
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Bundle {
+    fn to_text(&self) -> String {
+        let mut out = format!("{}: embedpack bundle of `{}`\n", self.path, self.module);
+        out += &format!(
+            "  Python:   {} {} ({})\n",
+            self.python.implementation,
+            self.python.version,
+            self.python.soabi.as_deref().unwrap_or("?")
+        );
+        let dists: Vec<String> = self
+            .distributions
+            .iter()
+            .map(|d| format!("{} {}", d.name, d.version))
+            .collect();
+        out += &format!("  distributions: {}\n", dists.join(", "));
+        out += &format!(
+            "  vendored: {}\n",
+            if self.vendored.is_empty() {
+                "(none)".into()
+            } else {
+                self.vendored.join(", ")
+            }
+        );
+        out += &format!(
+            "  host-provided: {}\n",
+            if self.host_libs.is_empty() {
+                "(none)".into()
+            } else {
+                self.host_libs.join(", ")
+            }
+        );
+        out += &format!(
+            "  runs on:  {}\n",
+            crate::link::portability::describe(&self.requires)
+        );
+        out
+    }
+}

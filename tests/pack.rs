@@ -1,0 +1,392 @@
+//! `embedpack pack`: CFFI embedding libraries compiled elsewhere — by
+//! hand as CFFI's documentation shows, with GNU ld or lld, or by
+//! `ffibuilder.compile()` — bundled without being compiled again; and
+//! `embedpack inspect` on known inputs.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use support::*;
+
+const PYENV: &str = "/root/.pyenv/versions";
+
+/// Writes the C source CFFI generates for `tests/fixtures/<fixture>`'s
+/// build script (as `<module>.c`) into `dir`, with the venv's Python.
+fn emit_c(fixture: &str, script: &str, dir: &Path, python: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let code = "import sys, runpy\n\
+                ns = runpy.run_path(sys.argv[1])\n\
+                ffi = ns['ffibuilder']\n\
+                ffi.emit_c_code(sys.argv[2])\n";
+    let c = dir.join("plugin.c");
+    run_ok(
+        Command::new(python)
+            .args(["-c", code])
+            .arg(repo().join("tests/fixtures").join(fixture).join(script))
+            .arg(&c),
+    );
+    c
+}
+
+/// `gcc -shared -fPIC plugin.c -lpython3.X`, CFFI's documented recipe,
+/// with `linker` (`bfd` or `lld`) and the given pyenv Python's headers.
+fn hand_build(c: &Path, out: &Path, linker: &str, python: &str) -> PathBuf {
+    let prefix = Path::new(PYENV).join(python);
+    let short = python.rsplitn(2, '.').last().unwrap().to_string();
+    run_ok(
+        Command::new("gcc")
+            .args(["-shared", "-fPIC", "-O2"])
+            .arg(format!("-fuse-ld={linker}"))
+            .arg(format!(
+                "-I{}",
+                prefix
+                    .join("include")
+                    .join(format!("python{short}"))
+                    .display()
+            ))
+            .arg(c)
+            .arg("-o")
+            .arg(out)
+            .arg(format!("-L{}", prefix.join("lib").display()))
+            .arg(format!("-lpython{short}")),
+    );
+    out.to_path_buf()
+}
+
+fn pack(library: &Path, out: &Path, app: Option<&Path>) -> std::process::Output {
+    let mut command = embedpack();
+    command
+        .arg("pack")
+        .arg(library)
+        .arg("--venv")
+        .arg(venv())
+        .arg("-o")
+        .arg(out)
+        .arg("-q");
+    if let Some(app) = app {
+        command.arg("--app").arg(app);
+    }
+    command.output().unwrap()
+}
+
+/// The sentinel plugin, compiled by hand with GNU ld and packed once.
+fn packed_sentinel() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        let dir = workdir("pack-sentinel");
+        let c = emit_c(
+            "sentinel",
+            "build_sentinel.py",
+            &dir.join("src"),
+            &venv().join("bin/python"),
+        );
+        let library = hand_build(&c, &dir.join("libsentinel.so"), "bfd", "3.11.7");
+        let out = dir.join("bundle");
+        let output = pack(
+            &library,
+            &out,
+            Some(&repo().join("tests/fixtures/sentinel/app")),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        out
+    })
+}
+
+#[test]
+fn packed_library_runs_in_a_bare_chroot_from_an_unknown_path() {
+    let root = bare_root("pack-chroot");
+    let bundle = root.join("srv/never built here/sentinel");
+    std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
+    copy_tree(packed_sentinel(), &bundle);
+    std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
+    let output = run_ok(
+        Command::new("/usr/sbin/chroot")
+            .env_clear()
+            .env("PYTHONPATH", "/evil")
+            .env("PYTHONHOME", "/evil")
+            .arg(&root)
+            .args([
+                "/host",
+                "/srv/never built here/sentinel/libsentinel.so",
+                "--threads",
+                "8",
+            ])
+            .args(["checks.isolated()", "checks.speedups()", "6*7"]),
+    );
+    assert_eq!(
+        stdout(&output),
+        "1 (8 threads)\n1\n42\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn packed_library_linked_at_build_time() {
+    let bundle = packed_sentinel();
+    let dir = workdir("pack-linked");
+    let source = "#include <stdio.h>\nint evaluate(const char *);\n\
+                  int main(void) { printf(\"%d\\n\", evaluate(\"checks.speedups() + 1\")); return 0; }\n";
+    std::fs::write(dir.join("main.c"), source).unwrap();
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(dir.join("main"))
+            .arg(dir.join("main.c"))
+            .arg(format!("-L{}", bundle.display()))
+            .arg("-lsentinel")
+            .arg(format!("-Wl,-rpath,{}", bundle.display())),
+    );
+    let output = run_ok(
+        Command::new(dir.join("main"))
+            .current_dir("/")
+            .env("LD_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu"),
+    );
+    assert_eq!(stdout(&output), "2\n", "stderr:\n{}", stderr(&output));
+}
+
+#[test]
+fn lld_linked_library_and_a_second_bundle_in_one_process() {
+    let dir = workdir("pack-lld");
+    let c = emit_c(
+        "../../examples/hello",
+        "build_hello.py",
+        &dir.join("src"),
+        &venv().join("bin/python"),
+    );
+    let library = hand_build(&c, &dir.join("libhello.so"), "lld", "3.11.7");
+    let out = dir.join("hello");
+    let output = pack(&library, &out, Some(&repo().join("examples/hello/app")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let host = host("two_plugins", &[]);
+    let output = run_ok(
+        Command::new(host)
+            .current_dir("/")
+            .arg(out.join("libhello.so"))
+            .arg(packed_sentinel().join("libsentinel.so"))
+            .args([
+                "checks.inside(sys.modules['sentinel_app'].__file__)",
+                "checks.inside(sys.modules['greeting'].__file__)",
+            ]),
+    );
+    assert_eq!(
+        stdout(&output),
+        "42\n1\n0\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn library_made_by_ffibuilder_compile() {
+    let dir = workdir("pack-compiled");
+    let fixture = repo().join("tests/fixtures/sentinel");
+    copy_tree(
+        &fixture.join("build_sentinel.py"),
+        &dir.join("build_sentinel.py"),
+    );
+    let code = "import runpy\nns = runpy.run_path('build_sentinel.py')\nprint(ns['ffibuilder'].compile(target='*'))\n";
+    let output = run_ok(
+        Command::new(venv().join("bin/python"))
+            .args(["-c", code])
+            .current_dir(&dir),
+    );
+    let built = PathBuf::from(stdout(&output).trim());
+    assert_eq!(
+        built.file_name().unwrap(),
+        "sentinel.cpython-311-x86_64-linux-gnu.so"
+    );
+    let out = dir.join("bundle");
+    let output = pack(&built, &out, Some(&fixture.join("app")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .current_dir("/")
+            .arg(out.join("sentinel.cpython-311-x86_64-linux-gnu.so"))
+            .args(["checks.isolated()", "checks.speedups()"]),
+    );
+    assert_eq!(stdout(&output), "1\n1\n", "stderr:\n{}", stderr(&output));
+}
+
+fn assert_refused(output: &std::process::Output, expected: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(expected) && err.contains("\nhint: "),
+        "`{expected}` not in:\n{err}"
+    );
+}
+
+#[test]
+fn pack_refuses_what_it_cannot_bundle() {
+    let dir = workdir("pack-errors");
+    let text = dir.join("notes.so");
+    std::fs::write(&text, "not a library").unwrap();
+    assert_refused(&pack(&text, &dir.join("a"), None), "is not an ELF file");
+
+    let mut arm = std::fs::read(packed_sentinel().join("libsentinel.so")).unwrap();
+    arm[18..20].copy_from_slice(&183u16.to_le_bytes()); // e_machine = EM_AARCH64
+    std::fs::write(dir.join("arm.so"), arm).unwrap();
+    assert_refused(
+        &pack(&dir.join("arm.so"), &dir.join("b"), None),
+        "not an x86-64 ELF file",
+    );
+
+    let plain = dir.join("libplain.so");
+    std::fs::write(dir.join("plain.c"), "int plain(void) { return 1; }\n").unwrap();
+    run_ok(
+        Command::new("gcc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&plain)
+            .arg(dir.join("plain.c")),
+    );
+    assert_refused(
+        &pack(&plain, &dir.join("c"), None),
+        "is not a CFFI embedding library",
+    );
+
+    let c = emit_c(
+        "sentinel",
+        "build_sentinel.py",
+        &dir.join("src"),
+        &venv().join("bin/python"),
+    );
+    let for_312 = hand_build(&c, &dir.join("libsentinel.so"), "bfd", &newest("3.12"));
+    let output = pack(&for_312, &dir.join("d"), None);
+    assert_refused(&output, "was built for Python 3.12");
+    assert!(
+        stderr(&output).contains("runs Python 3.11"),
+        "{}",
+        stderr(&output)
+    );
+    for out in ["a", "b", "c", "d"] {
+        assert!(!dir.join(out).exists(), "{out} was written");
+    }
+}
+
+/// The newest pyenv version `X.Y.Z` of `minor` (`3.12`).
+fn newest(minor: &str) -> String {
+    let mut found: Vec<String> = std::fs::read_dir(PYENV)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{minor}.")))
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no pyenv Python {minor} in {PYENV}"))
+}
+
+#[test]
+fn inspect_explains_which_libpython_a_plain_library_would_get() {
+    let dir = workdir("inspect-plain");
+    let c = emit_c(
+        "sentinel",
+        "build_sentinel.py",
+        &dir.join("src"),
+        &venv().join("bin/python"),
+    );
+    let library = hand_build(&c, &dir.join("libsentinel.so"), "bfd", "3.11.7");
+    let output = run_ok(
+        embedpack()
+            .arg("inspect")
+            .arg(&library)
+            .arg("--venv")
+            .arg(venv())
+            .env_remove("LD_LIBRARY_PATH"),
+    );
+    let text = stdout(&output);
+    for expected in [
+        "NEEDED:   libpython3.11.so.1.0, libc.so.6",
+        "RPATH:    (none)",
+        "CFFI embedding library: yes, module `sentinel`",
+        "exports:  PyInit_sentinel, evaluate",
+        "the loader would load `/lib/x86_64-linux-gnu/libpython3.11.so.1.0` for it here",
+        "warning: the venv's Python uses `/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0`",
+    ] {
+        assert!(text.contains(expected), "`{expected}` not in:\n{text}");
+    }
+    let output = run_ok(
+        embedpack()
+            .arg("inspect")
+            .arg("--json")
+            .arg(&library)
+            .arg("--venv")
+            .arg(venv())
+            .env_remove("LD_LIBRARY_PATH"),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["kind"], "library");
+    assert_eq!(json["module"], "sentinel");
+    assert_eq!(json["cffi_embedding"], true);
+    assert_eq!(
+        json["needed"],
+        serde_json::json!(["libpython3.11.so.1.0", "libc.so.6"])
+    );
+    assert_eq!(json["libpython"]["python"], "3.11");
+    assert_eq!(
+        json["libpython"]["loader_picks"],
+        "/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+    );
+    assert_eq!(json["libpython"]["mismatch"], true);
+}
+
+#[test]
+fn inspect_a_packed_library_and_its_bundle() {
+    let bundle = packed_sentinel();
+    let output = run_ok(
+        embedpack()
+            .args(["inspect", "--json"])
+            .arg(bundle.join("libsentinel.so")),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["soname"], "libsentinel.so");
+    assert_eq!(json["rpath"], "$ORIGIN/lib");
+    assert_eq!(json["nodelete"], true);
+    let bootstrap = json["needed"][0].as_str().unwrap();
+    assert!(
+        bootstrap.starts_with("libembedpack-") && bundle.join("lib").join(bootstrap).is_file(),
+        "{json}"
+    );
+
+    let output = run_ok(embedpack().args(["inspect", "--json"]).arg(bundle));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["kind"], "bundle");
+    assert_eq!(json["module"], "sentinel");
+    assert_eq!(json["python"]["version"], "3.11.7");
+    let dists = json["distributions"].to_string().to_lowercase();
+    assert!(
+        dists.contains("markupsafe") && dists.contains("cffi"),
+        "{dists}"
+    );
+    assert!(
+        json["vendored"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v.as_str().unwrap().starts_with("libffi-")),
+        "{json}"
+    );
+    assert!(
+        json["requires"]["glibc"]
+            .as_str()
+            .unwrap()
+            .starts_with("2."),
+        "{json}"
+    );
+    let text = stdout(&run_ok(embedpack().arg("inspect").arg(bundle)));
+    assert!(
+        text.contains("embedpack bundle of `sentinel`") && text.contains("runs on:  glibc 2."),
+        "{text}"
+    );
+    let verified = embedpack().arg("verify").arg(bundle).output().unwrap();
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        stdout(&verified),
+        stderr(&verified)
+    );
+}

@@ -299,3 +299,37 @@ fn verify_refuses_archive_entries_that_escape() {
     );
     assert!(!dir.parent().unwrap().join("escaped.txt").exists());
 }
+
+#[test]
+fn verify_names_an_elf_dependency_the_bundle_lost() {
+    let dir = workdir("lost-library");
+    let bundle = dir.join("bundle");
+    copy_tree(&twin_builds().0.join("sentinel"), &bundle);
+    let libssl = std::fs::read_dir(bundle.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("libssl-")
+        })
+        .expect("the closure vendors libssl for the ssl module");
+    let soname = libssl.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(&libssl).unwrap();
+    let output = verify(&bundle);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout(&output);
+    assert!(
+        report.contains(&format!("lib/{soname}: missing")),
+        "{report}"
+    );
+    let unresolved = report
+        .lines()
+        .find(|l| l.contains(": unresolved: ") && l.contains(&format!("needs `{soname}`")))
+        .unwrap_or_else(|| panic!("no unresolved dependency reported:\n{report}"));
+    assert!(
+        unresolved.starts_with("python/lib/python3.11/lib-dynload/_ssl."),
+        "{unresolved}"
+    );
+}

@@ -13,7 +13,7 @@
 //! returned points at them.  The report says what was vendored and the
 //! oldest glibc the bundle runs on.
 
-mod allowlist;
+pub mod allowlist;
 mod closure;
 pub mod elf;
 pub mod portability;

@@ -1,6 +1,7 @@
 //! Verify: re-read a bundle (a folder or an archive) and compare every
 //! file with its manifest: a changed byte, a changed mode, a missing file
-//! and an extra file are each reported by name.
+//! and an extra file are each reported by name, and so is an ELF file
+//! whose dependency would not be found on the target machine.
 
 mod read;
 
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::link::{self, elf::ElfInfo};
 use crate::write::Manifest;
 
 const MANIFEST: &str = "MANIFEST.json";
@@ -19,7 +21,7 @@ const MANIFEST: &str = "MANIFEST.json";
 #[derive(Debug, Serialize)]
 pub struct Problem {
     pub path: String,
-    /// `changed`, `mode`, `missing` or `extra`.
+    /// `changed`, `mode`, `missing`, `extra` or `unresolved`.
     pub problem: &'static str,
     pub detail: String,
 }
@@ -36,6 +38,8 @@ struct Found {
     size: u64,
     mode: u32,
     sha256: String,
+    /// What an ELF file needs, and where it looks.
+    elf: Option<ElfInfo>,
 }
 
 /// The manifest of the bundle at `bundle`.
@@ -76,15 +80,21 @@ pub fn verify(bundle: &Path) -> Result<Report> {
             manifest_text = Some(bytes);
             return Ok(());
         }
-        let mut hasher = Sha256::new();
-        let size =
-            std::io::copy(data, &mut hasher).with_context(|| format!("cannot read `{path}`"))?;
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read `{path}`"))?;
+        let elf = if bytes.starts_with(b"\x7fELF") {
+            crate::link::elf::read(&bytes).ok().flatten()
+        } else {
+            None
+        };
         found.insert(
             path.to_string(),
             Found {
-                size,
+                size: bytes.len() as u64,
                 mode,
-                sha256: format!("{:x}", hasher.finalize()),
+                sha256: format!("{:x}", Sha256::digest(&bytes)),
+                elf,
             },
         );
         Ok(())
@@ -101,13 +111,54 @@ pub fn verify(bundle: &Path) -> Result<Report> {
             bundle.display()
         )
     })?;
-    let problems = compare(&manifest, &mut found);
+    let mut problems = unresolved(&manifest, &found);
+    problems.extend(compare(&manifest, &mut found));
     Ok(Report {
         bundle: bundle.display().to_string(),
         ok: problems.is_empty(),
         files: manifest.files.len(),
         problems,
     })
+}
+
+/// Every dependency of every ELF file must resolve through the file's own
+/// search path inside the bundle, or be a system library of the
+/// allow-list, or one the host provides (`--host-lib`, in the manifest).
+fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (path, file) in found {
+        let Some(elf) = &file.elf else { continue };
+        let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+        let mut search: Vec<&str> = Vec::new();
+        if elf.runpath.is_none() {
+            search.extend(elf.rpath.as_deref());
+        }
+        search.extend(elf.runpath.as_deref());
+        let dirs: Vec<_> = search
+            .iter()
+            .flat_map(|value| link::search::expand(value, dir, Some(dir)))
+            .filter_map(|d| d.bundle)
+            .collect();
+        for needed in &elf.needed {
+            let inside = dirs
+                .iter()
+                .any(|d| found.contains_key(&d.join(needed).to_string_lossy().into_owned()));
+            if !(inside
+                || link::allowlist::is_system(needed)
+                || manifest.requires.host_libs.contains(needed))
+            {
+                problems.push(Problem {
+                    path: path.clone(),
+                    problem: "unresolved",
+                    detail: format!(
+                        "needs `{needed}`, which is neither in the bundle on its search path nor \
+                         a system library nor one the host provides"
+                    ),
+                });
+            }
+        }
+    }
+    problems
 }
 
 fn compare(manifest: &Manifest, found: &mut BTreeMap<String, Found>) -> Vec<Problem> {

@@ -88,39 +88,55 @@ fn full_disk_keeps_the_previous_bundle() {
     assert!(leftovers(&mount.0).is_empty(), "{:?}", leftovers(&mount.0));
 }
 
+/// Sends `signal` to a build while it writes files into its staging
+/// folder.  Writing takes a fraction of a second, so an attempt whose
+/// build finished first is made again.
 fn interrupt_while_writing(signal: &str) {
     let dir = workdir(&format!("signal-{signal}"));
     let out = dir.join("bundle");
     run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
-    let before = manifest_of(&out);
-    let mut child = build_command(&out, &["-q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while leftovers(&dir).is_empty() {
-        assert!(Instant::now() < deadline, "the build never started writing");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the build ended before it could be interrupted"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    run_ok(
-        Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(child.id().to_string()),
-    );
-    let status = child.wait().unwrap();
-    assert!(!status.success());
+    // A build that finished before the signal replaced the bundle: the
+    // bundle to keep is the one there before the attempt that was cut.
+    let before = (0..5)
+        .map(|_| manifest_of(&out))
+        .find(|_| try_interrupt(&dir, &out, signal))
+        .expect("no build could be interrupted while writing");
     assert_eq!(manifest_of(&out), before, "the previous bundle changed");
     assert_verifies(&out);
     // The next run cleans up what the interrupted one left.
     run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
     assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
     assert_verifies(&out);
+}
+
+/// One attempt: whether the signal reached the build mid-write.
+fn try_interrupt(dir: &Path, out: &Path, signal: &str) -> bool {
+    let mut child = build_command(out, &["-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Mid-write: the staging folder exists and already holds files.
+    let writing = |dir: &Path| {
+        leftovers(dir)
+            .iter()
+            .any(|name| dir.join(name).join("lib").exists())
+    };
+    while !writing(dir) {
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    let status = child.wait().unwrap();
+    killed && !status.success()
 }
 
 #[test]

@@ -127,6 +127,13 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
         versions: portability::newest_versions(closure.objects.iter().map(|o| &o.info)),
         host_libs: options.host_libs.clone(),
     };
+    for (dest, source) in &report.vendored {
+        log.detail(format!(
+            "bundled `{}` as `{}`",
+            source.display(),
+            dest.display()
+        ));
+    }
     let plan = relinked_plan(plan, &closure, &patched)?;
     Ok(Linked {
         plan,

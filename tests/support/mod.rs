@@ -107,9 +107,12 @@ pub fn sentinel_command(venv: &Path, out: &Path) -> Command {
 }
 
 /// Compiles tests/hosts/<name>.c (with `extra` arguments) into target/tmp.
+/// Each call gets a file of its own: tests of one binary run in parallel.
 pub fn host(name: &str, extra: &[&str]) -> PathBuf {
+    static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let count = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("host-{name}-{}", std::process::id()));
+        .join(format!("host-{name}-{}-{count}", std::process::id()));
     run_ok(
         Command::new("cc")
             .arg("-Wall")

@@ -65,7 +65,8 @@ pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
         appended: Vec::new(),
     };
     let (entries, vn_files) = edit_entries(&image, edits, &mut strings)?;
-    let fits = entries.len() as u64 + 1 <= image.dynamic.slots;
+    // One slot stays for the terminating DT_NULL.
+    let fits = (entries.len() as u64) < image.dynamic.slots;
     let mut out = if strings.appended.is_empty() && fits {
         in_place(&image, &entries)?
     } else {

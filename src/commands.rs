@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use crate::cli::{BuildArgs, BundleArgs, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::collect::{self, human_size};
-use crate::layout::Layout;
 use crate::write::{self, Distribution, Manifest, PythonInfo, Requires};
 use crate::{build, fail, inspect, link, resolve, verify};
 
@@ -108,7 +107,7 @@ fn bundle(
         plan,
         report: linked,
         scratch: _scratch,
-    } = link::link(plan, &link_options(args, &plugin.layout, env), log)?;
+    } = link::link(plan, &link_options(args, plugin, env), log)?;
     if args.dry_run {
         print!("{}", plan.describe());
         return Ok(());
@@ -155,10 +154,15 @@ fn bundle(
     Ok(())
 }
 
-fn link_options(args: &BundleArgs, layout: &Layout, env: &resolve::Environment) -> link::Options {
+fn link_options(
+    args: &BundleArgs,
+    plugin: &build::Plugin,
+    env: &resolve::Environment,
+) -> link::Options {
     let libpython = env.libpython.file_name().unwrap_or_default();
     link::Options {
-        libdir: layout.libdir.clone(),
+        libdir: plugin.layout.libdir.clone(),
+        library_dirs: plugin.library_dirs.clone(),
         libpython: libpython.to_string_lossy().into_owned(),
         host_libs: args.host_lib.clone(),
         include_libs: args.include_lib.clone(),

@@ -163,3 +163,63 @@ fn set_source_arguments_are_honored_from_the_scripts_folder() {
     let output = run_ok(Command::new(host).current_dir("/"));
     assert_eq!(stdout(&output), "43\n", "stderr:\n{}", stderr(&output));
 }
+
+#[test]
+fn library_from_set_source_library_dirs_travels_with_the_bundle() {
+    let dir = workdir("library-dirs");
+    let native = dir.join("native");
+    std::fs::create_dir_all(&native).unwrap();
+    std::fs::write(
+        native.join("triple.c"),
+        "int triple(int x) { return 3 * x; }\n",
+    )
+    .unwrap();
+    run_ok(
+        Command::new("cc")
+            .args(["-shared", "-fPIC", "-Wl,-soname,libtriple.so.1", "-o"])
+            .arg(native.join("libtriple.so.1"))
+            .arg(native.join("triple.c")),
+    );
+    std::os::unix::fs::symlink("libtriple.so.1", native.join("libtriple.so")).unwrap();
+    let script = r#"import cffi
+ffibuilder = cffi.FFI()
+ffibuilder.embedding_api("int compute(int x);")
+ffibuilder.cdef("int triple(int);")
+ffibuilder.set_source("triple_plugin", "int triple(int);", libraries=["triple"], library_dirs=["native"])
+ffibuilder.embedding_init_code("""
+from triple_plugin import ffi, lib
+@ffi.def_extern()
+def compute(x):
+    return lib.triple(x)
+""")
+"#;
+    std::fs::write(dir.join("build_triple.py"), script).unwrap();
+    let out = dir.join("out");
+    run_ok(
+        embedpack()
+            .current_dir("/")
+            .arg("build")
+            .arg(dir.join("build_triple.py"))
+            .arg("--venv")
+            .arg(venv())
+            .arg("-o")
+            .arg(&out)
+            .arg("-q"),
+    );
+    std::fs::rename(&native, dir.join("native-gone")).unwrap();
+    let source = "#include <stdio.h>\n#include \"triple_plugin.h\"\n\
+                  int main(void) { printf(\"%d\\n\", compute(14)); return 0; }\n";
+    std::fs::write(dir.join("main.c"), source).unwrap();
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(dir.join("main"))
+            .arg(dir.join("main.c"))
+            .arg(format!("-I{}", out.join("include").display()))
+            .arg(format!("-L{}", out.display()))
+            .arg("-ltriple_plugin")
+            .arg(format!("-Wl,-rpath,{}", out.display())),
+    );
+    let output = run_ok(Command::new(dir.join("main")).current_dir("/"));
+    assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
+}

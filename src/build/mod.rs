@@ -61,6 +61,9 @@ pub struct Plugin {
     /// A packed plugin's bootstrap library: (its path in the bundle, the
     /// compiled file).
     pub bootstrap: Option<(PathBuf, PathBuf)>,
+    /// Where the plugin's own libraries were found at link time
+    /// (`set_source(library_dirs=)`, absolute).
+    pub library_dirs: Vec<PathBuf>,
     /// The compiler that built it, as `cc --version` names itself.
     pub compiler: String,
     _workdir: tempfile::TempDir,
@@ -112,6 +115,12 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
         compiler: compile::compiler_version()?,
         header: Some(header),
         bootstrap: None,
+        library_dirs: declared
+            .keywords
+            .library_dirs
+            .iter()
+            .map(|d| script_dir.join(d))
+            .collect(),
         module,
         layout,
         library,

@@ -117,6 +117,7 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
         layout,
         library,
         header: None,
+        library_dirs: Vec::new(),
         compiler: compile::compiler_version()?,
         _workdir: workdir,
     })

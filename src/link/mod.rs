@@ -40,6 +40,9 @@ pub struct Options {
     pub host_libs: Vec<String>,
     /// `--include-lib`: libraries Python code opens by name.
     pub include_libs: Vec<PathBuf>,
+    /// Folders the plugin was linked against (`set_source(library_dirs=)`),
+    /// searched after the system's.
+    pub library_dirs: Vec<PathBuf>,
 }
 
 /// The linked plan and what was done to get it.
@@ -82,7 +85,8 @@ impl Report {
 }
 
 pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
-    let system = search::System::from_host();
+    let mut system = search::System::from_host();
+    system.dirs.extend(options.library_dirs.iter().cloned());
     let closure = closure::resolve(&closure::Inputs {
         plan: &plan,
         libdir: &options.libdir,

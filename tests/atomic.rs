@@ -11,18 +11,8 @@ use std::time::{Duration, Instant};
 use support::*;
 
 fn build_command(out: &Path, extra: &[&str]) -> Command {
-    let fixture = repo().join("tests/fixtures/sentinel");
-    let mut command = embedpack();
-    command
-        .arg("build")
-        .arg(fixture.join("build_sentinel.py"))
-        .arg("--venv")
-        .arg(venv())
-        .arg("--app")
-        .arg(fixture.join("app"))
-        .arg("-o")
-        .arg(out)
-        .args(extra);
+    let mut command = sentinel_command(&venv(), out);
+    command.args(extra);
     command
 }
 

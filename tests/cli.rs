@@ -350,3 +350,27 @@ fn output_inside_an_input_is_refused() {
     assert_failed(&build(&path, &inside_venv, &[]), &["lies inside the venv"]);
     assert!(!inside_venv.exists());
 }
+
+#[test]
+fn venv_that_is_not_cpython_is_refused() {
+    let dir = workdir("cli-pypy");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    let out = dir.join("out");
+    let output = embedpack()
+        .arg("build")
+        .arg(&path)
+        .arg("--venv")
+        .arg(named_venv("pypy"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_failed(
+        &output,
+        &["runs pypy 3.", "embedpack builds for CPython 3.8 or newer"],
+    );
+    assert!(!out.exists());
+}

@@ -12,7 +12,8 @@ done
 # Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
 # six and cffi's backend give the system-site venv a module to carry from
 # the base and one its venv shadows (tests/environments.rs).
-for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend; do
+# PyPy, whose venvs embedpack refuses with a clear error (tests/cli.rs).
+for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend pypy3; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$deb")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -39,6 +40,12 @@ make_venv() {
 make_venv "$env_dir/venv" python3
 # A second venv with the same pins: bundles from either must be identical.
 make_venv "$env_dir/venv-twin" python3
+# A PyPy venv, as it comes (tests/cli.rs).
+if [ ! -f "$env_dir/pypy/.ready" ]; then
+  rm -rf "$env_dir/pypy"
+  pypy3 -m venv "$env_dir/pypy"
+  touch "$env_dir/pypy/.ready"
+fi
 
 # The other kinds of environment tests/environments.rs bundles, each made
 # once and reused while its recipe (and the requirements) stay the same.

@@ -2,9 +2,10 @@
 //! program can load from anywhere, with its own Python inside.
 //!
 //! The pipeline, one module each: resolve (find the Python environment) →
-//! build (compile the plugin with the bootstrap) → collect (plan the
-//! bundle's files) → link (vendor shared libraries, patch ELF files) →
-//! write (publish the bundle atomically).
+//! build (compile the plugin with the bootstrap, or prepare a library
+//! compiled elsewhere for `pack`) → collect (plan the bundle's files) →
+//! link (vendor shared libraries, patch ELF files) → write (publish the
+//! bundle atomically) → verify (check a bundle against its manifest).
 
 mod build;
 mod cli;

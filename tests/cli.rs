@@ -374,3 +374,24 @@ fn venv_that_is_not_cpython_is_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn broken_symlink_in_an_app_root_is_named() {
+    let dir = workdir("cli-broken-link");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::os::unix::fs::symlink(dir.join("gone.py"), dir.join("src/helper.py")).unwrap();
+    let out = dir.join("out");
+    let output = build(&path, &out, &["--app", dir.join("src").to_str().unwrap()]);
+    assert_failed(
+        &output,
+        &[
+            "src/helper.py` (in the app root",
+            "is a broken symbolic link",
+        ],
+    );
+    assert!(!out.exists());
+}

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use walkdir::WalkDir;
 
-use super::{is_noise_dir, is_noise_file, Files};
+use super::{is_noise_dir, is_noise_file, walk_error, Files};
 use crate::fail;
 use crate::layout::Layout;
 
@@ -69,7 +69,8 @@ fn root_files(root: &Path) -> Result<Vec<PathBuf>> {
         .into_iter()
         .filter_entry(|e| !skipped(e))
     {
-        let item = item.with_context(|| format!("cannot read app root `{}`", root.display()))?;
+        let item =
+            item.map_err(|e| walk_error(e, &format!("the app root `{}`", root.display())))?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
             files.push(
                 item.path()

@@ -149,6 +149,30 @@ impl From<Plan> for Files {
     }
 }
 
+/// A walker's error as the user should read it: a broken symbolic link
+/// is named as such; anything else names the file and `what` was read.
+pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
+    let path = err.path().map(Path::to_path_buf);
+    let broken_link = path.as_ref().is_some_and(|p| {
+        p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+            && !p.exists()
+    });
+    match path {
+        Some(path) if broken_link => crate::fail(
+            format!("`{}` (in {what}) is a broken symbolic link", path.display()),
+            "remove it, or point it at a file that exists",
+        ),
+        Some(path) => {
+            let cause = err
+                .into_io_error()
+                .map_or("unreadable".to_string(), |e| e.to_string());
+            anyhow::anyhow!("cannot read `{}` (in {what}): {cause}", path.display())
+        }
+        None => anyhow::anyhow!("cannot read {what}: {err}"),
+    }
+}
+
 /// Directories never copied from anywhere.
 pub fn is_noise_dir(name: &str) -> bool {
     matches!(

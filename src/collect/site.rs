@@ -19,7 +19,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use walkdir::WalkDir;
 
-use super::{is_noise_dir, is_noise_file, Files};
+use super::{is_noise_dir, is_noise_file, walk_error, Files};
 use crate::fail;
 use crate::layout::Layout;
 use crate::resolve::Environment;
@@ -98,7 +98,7 @@ fn collect_dir(
         .into_iter();
     for item in walker.filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy())) {
         let item =
-            item.with_context(|| format!("cannot read site-packages at `{}`", dir.display()))?;
+            item.map_err(|e| walk_error(e, &format!("site-packages `{}`", dir.display())))?;
         let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
         let name = item.file_name().to_string_lossy();
         if !item.file_type().is_file()

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use walkdir::WalkDir;
 
-use super::{is_noise_dir, is_noise_file, Files};
+use super::{is_noise_dir, is_noise_file, walk_error, Files};
 use crate::layout::Layout;
 use crate::resolve::Environment;
 
@@ -49,9 +49,8 @@ pub fn collect(
         .sort_by_file_name()
         .into_iter();
     for item in walker.filter_entry(|e| e.depth() == 0 || keeps(e.path(), stdlib, &dynload, keep)) {
-        let item = item.with_context(|| {
-            format!("cannot read the standard library at `{}`", stdlib.display())
-        })?;
+        let item = item
+            .map_err(|e| walk_error(e, &format!("the standard library `{}`", stdlib.display())))?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
             let relative = item.path().strip_prefix(stdlib).unwrap_or(item.path());
             files.add_file(&layout.stdlib.join(relative), item.path())?;
@@ -63,7 +62,7 @@ pub fn collect(
         .min_depth(1)
         .max_depth(1)
     {
-        let item = item.with_context(|| format!("cannot read `{}`", dynload.display()))?;
+        let item = item.map_err(|e| walk_error(e, &format!("`{}`", dynload.display())))?;
         let name = item.file_name().to_string_lossy();
         let test_only = DYNLOAD_TEST_PREFIXES.iter().any(|p| name.starts_with(p));
         let kept = name.starts_with("_tkinter") && keep.iter().any(|k| k == "tkinter");

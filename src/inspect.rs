@@ -81,7 +81,7 @@ fn bundle(path: &Path) -> Result<Bundle> {
     let manifest: Manifest = verify::read_manifest(path).map_err(|e| {
         fail(
             format!(
-                "`{}` is neither an ELF file nor a bundle: {e:#}",
+                "`{}` is neither an ELF file nor a bundle: {e}",
                 path.display()
             ),
             "give a .so file or a bundle folder or archive",

@@ -31,7 +31,16 @@ fn each_in_dir(
     visit: &mut dyn FnMut(&str, u32, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
     if !root.is_dir() {
-        bail!("`{}` is not a bundle folder", root.display());
+        return Err(crate::fail(
+            format!("`{}` is not a bundle folder, `.zip` or `.tar.gz`", root.display()),
+            "give the folder or archive that embedpack build or pack wrote",
+        ));
+    }
+    if !root.join("MANIFEST.json").is_file() {
+        return Err(crate::fail(
+            format!("`{}` has no MANIFEST.json: it is not a bundle embedpack wrote", root.display()),
+            "give the folder or archive that embedpack build or pack wrote",
+        ));
     }
     for item in WalkDir::new(root).sort_by_file_name().min_depth(1) {
         let item = item.with_context(|| format!("cannot read `{}`", root.display()))?;

@@ -85,12 +85,8 @@ int embedpack_fail(const char *format, ...)
     vsnprintf(reason, sizeof reason, format, args);
     va_end(args);
     snprintf(error_text, sizeof error_text, "%s", reason);
-    fprintf(stderr,
-            "embedpack: the Python bundle %s cannot start: %s. "
-            "Its functions will return 0. Rebuild or re-copy the bundle; "
-            "`embedpack verify %s` tells what changed.\n",
-            plugin_path[0] ? plugin_path : "(unknown location)", reason,
-            bundle_dir[0] ? bundle_dir : ".");
+    fprintf(stderr, "embedpack: the Python bundle %s cannot start: %s.\n",
+            plugin_path[0] ? plugin_path : "(unknown location)", reason);
     return -1;
 }
 
@@ -114,7 +110,9 @@ int embedpack_check_bundle(void)
         if (embedpack_bundle_path(path, sizeof path, required[i]) != 0)
             return embedpack_fail("the path %s/%s is too long", bundle_dir, required[i]);
         if (stat(path, &st) != 0)
-            return embedpack_fail("%s is missing", path);
+            return embedpack_fail("%s is missing; copy the whole bundle again "
+                                  "(`embedpack verify %s` lists what changed)",
+                                  path, bundle_dir);
     }
     return 0;
 }

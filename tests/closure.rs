@@ -367,6 +367,34 @@ fn host_lib_is_left_to_the_host_and_recorded_in_the_manifest() {
     std::fs::copy(system, root.join("lib/x86_64-linux-gnu/libsqlite3.so.0")).unwrap();
     let output = in_chroot(&root, "/opt/sentinel/libsentinel.so", &[], &[sqlite]);
     assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
+    // verify accepts the recorded host library, and only because it is recorded.
+    let verified = embedpack().arg("verify").arg(&bundle).output().unwrap();
+    assert!(verified.status.success(), "{}", stdout(&verified));
+    let mut manifest = manifest;
+    manifest["requires"]["host_libs"] = serde_json::json!([]);
+    let text = serde_json::to_string_pretty(&manifest).unwrap();
+    std::fs::write(bundle.join("MANIFEST.json"), text).unwrap();
+    let unverified = embedpack().arg("verify").arg(&bundle).output().unwrap();
+    assert!(
+        stdout(&unverified).contains("needs `libsqlite3.so.0`"),
+        "{}",
+        stdout(&unverified)
+    );
+}
+
+#[test]
+fn verify_accepts_the_numpy_and_lxml_bundle() {
+    let output = embedpack()
+        .arg("verify")
+        .arg(closure_bundle())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -32,13 +32,19 @@ fn each_in_dir(
 ) -> Result<()> {
     if !root.is_dir() {
         return Err(crate::fail(
-            format!("`{}` is not a bundle folder, `.zip` or `.tar.gz`", root.display()),
+            format!(
+                "`{}` is not a bundle folder, `.zip` or `.tar.gz`",
+                root.display()
+            ),
             "give the folder or archive that embedpack build or pack wrote",
         ));
     }
     if !root.join("MANIFEST.json").is_file() {
         return Err(crate::fail(
-            format!("`{}` has no MANIFEST.json: it is not a bundle embedpack wrote", root.display()),
+            format!(
+                "`{}` has no MANIFEST.json: it is not a bundle embedpack wrote",
+                root.display()
+            ),
             "give the folder or archive that embedpack build or pack wrote",
         ));
     }

@@ -10,14 +10,10 @@ use std::sync::OnceLock;
 
 use support::*;
 
-/// A second venv made separately with the same pins (tests/run.sh).
+/// A second venv made separately with the same pins, by another
+/// installer: uv, whose `INSTALLER` and `RECORD` differ from pip's.
 fn twin_venv() -> PathBuf {
-    let twin = repo().join("target/test-env/venv-twin");
-    assert!(
-        twin.join(".ready").is_file(),
-        "run the tests with `bash tests/run.sh`"
-    );
-    twin
+    named_venv("uv")
 }
 
 /// Copies the sentinel fixture to `dir`, stamping every file with `date`.

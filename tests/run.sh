@@ -38,8 +38,6 @@ make_venv() {
 }
 
 make_venv "$env_dir/venv" python3
-# A second venv with the same pins: bundles from either must be identical.
-make_venv "$env_dir/venv-twin" python3
 # A PyPy venv, as it comes (tests/cli.rs).
 if [ ! -f "$env_dir/pypy/.ready" ]; then
   rm -rf "$env_dir/pypy"

@@ -275,23 +275,6 @@ int embedpack_check_python(void)
                           PY_MINOR_VERSION);
 }
 
-/* When the host or another library started Python, it must be the
- * Python this plugin was compiled for. */
-static int check_running_python(void)
-{
-    const char *running = Py_GetVersion();
-
-    if (is_own_python(running))
-        return 0;
-    PyErr_Format(PyExc_ImportError,
-                 "embedpack: the bundle %s was built for CPython %d.%d, but this "
-                 "process already runs Python %.40s; load it into a CPython %d.%d "
-                 "process or rebuild it for this one",
-                 embedpack_bundle_dir(), PY_MAJOR_VERSION, PY_MINOR_VERSION, running,
-                 PY_MAJOR_VERSION, PY_MINOR_VERSION);
-    return -1;
-}
-
 static int set_path_item(PyObject *dict, const char *key, const char *path)
 {
     PyObject *value = PyUnicode_DecodeFSDefault(path);
@@ -330,8 +313,6 @@ static void warn_shadowed(void)
 
 int embedpack_attach(void)
 {
-    if (!started_here && check_running_python() != 0)
-        return -1;
     if (!started_here)
         warn_shadowed();
     if (append_to_sys_path(EMBEDPACK_APP) != 0 || add_site_dir(EMBEDPACK_SITE) != 0)

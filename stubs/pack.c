@@ -47,7 +47,11 @@ PyGILState_STATE EMBEDPACK_HOOK_ENSURE(void)
 
     if (!attached) {
         attached = 1;
-        (void)embedpack_attach();
+        /* Joining a running Python skipped the check in the hook above. */
+        if (embedpack_check_python() != 0)
+            PyErr_SetString(PyExc_ImportError, embedpack_error());
+        else
+            (void)embedpack_attach();
     }
     return state;
 }

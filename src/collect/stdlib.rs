@@ -48,7 +48,10 @@ pub fn collect(
         .follow_links(true)
         .sort_by_file_name()
         .into_iter();
-    for item in walker.filter_entry(|e| e.depth() == 0 || keeps(e.path(), stdlib, &dynload, keep)) {
+    let kept = |e: &walkdir::DirEntry| {
+        e.depth() == 0 || !e.file_type().is_dir() || keeps_dir(e.path(), stdlib, &dynload, keep)
+    };
+    for item in walker.filter_entry(kept) {
         let item = item
             .map_err(|e| walk_error(e, &format!("the standard library `{}`", stdlib.display())))?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
@@ -73,12 +76,10 @@ pub fn collect(
     Ok(())
 }
 
-fn keeps(path: &Path, stdlib: &Path, dynload: &Path, keep: &[String]) -> bool {
+/// Whether the folder at `path` of the standard library is bundled.
+fn keeps_dir(path: &Path, stdlib: &Path, dynload: &Path, keep: &[String]) -> bool {
     if path == dynload {
         return false; // collected on its own
-    }
-    if !path.is_dir() {
-        return true;
     }
     let name = path
         .file_name()

@@ -87,10 +87,15 @@ fn interrupt_while_writing(signal: &str) {
     run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
     // A build that finished before the signal replaced the bundle: the
     // bundle to keep is the one there before the attempt that was cut.
-    let before = (0..5)
-        .map(|_| manifest_of(&out))
-        .find(|_| try_interrupt(&dir, &out, signal))
-        .expect("no build could be interrupted while writing");
+    let mut before = None;
+    for _ in 0..5 {
+        let current = manifest_of(&out);
+        if try_interrupt(&dir, &out, signal) {
+            before = Some(current);
+            break;
+        }
+    }
+    let before = before.expect("no build could be interrupted while writing");
     assert_eq!(manifest_of(&out), before, "the previous bundle changed");
     assert_verifies(&out);
     // The next run cleans up what the interrupted one left.

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use support::*;
 
-fn build(script: &Path, out: &Path, extra: &[&str]) -> Output {
+fn build(script: impl AsRef<std::ffi::OsStr>, out: &Path, extra: &[&str]) -> Output {
     embedpack()
         .arg("build")
         .arg(script)
@@ -136,15 +136,8 @@ fn named_ffi_object_and_sys_exit_in_the_script() {
     let path = script(&dir, &body);
     let out = dir.join("out");
     let arg = format!("{}:ffibuilder", path.display());
-    let output = run_ok(
-        embedpack()
-            .arg("build")
-            .arg(&arg)
-            .arg("--venv")
-            .arg(venv())
-            .arg("-o")
-            .arg(&out),
-    );
+    let output = build(&arg, &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
     // <module> is the last dotted component of the set_source name.
     assert!(out.join("libplugin.so").is_file(), "{}", stderr(&output));
     assert!(out.join("include/plugin.h").is_file());
@@ -153,21 +146,8 @@ fn named_ffi_object_and_sys_exit_in_the_script() {
 #[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let out = workdir("cli-dry-run").join("out");
-    let fixture = repo().join("tests/fixtures/sentinel");
-    let output = run_ok(
-        embedpack()
-            .arg("build")
-            .arg(fixture.join("build_sentinel.py"))
-            .args(["--venv".as_ref(), venv().as_os_str()])
-            .args(["--app".as_ref(), fixture.join("app").as_os_str()])
-            .args([
-                "-o".as_ref(),
-                out.as_os_str(),
-                "--dry-run".as_ref(),
-                "--keep-stdlib".as_ref(),
-                "tkinter".as_ref(),
-            ]),
-    );
+    let output =
+        run_ok(sentinel_command(&venv(), &out).args(["--dry-run", "--keep-stdlib", "tkinter"]));
     let plan = stdout(&output);
     for expected in [
         "libsentinel.so  <- ",
@@ -249,27 +229,12 @@ fn refuses_to_replace_a_folder_it_did_not_write() {
         "keep me"
     );
     // A bundle it wrote is replaced as a whole; --force replaces anything.
-    run_ok(
-        embedpack()
-            .arg("build")
-            .arg(&path)
-            .arg("--venv")
-            .arg(venv())
-            .arg("-o")
-            .arg(&out)
-            .arg("--force"),
-    );
+    let forced = build(&path, &out, &["--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(!out.join("notes.txt").exists());
     std::fs::write(out.join("extra.txt"), "stale").unwrap();
-    run_ok(
-        embedpack()
-            .arg("build")
-            .arg(&path)
-            .arg("--venv")
-            .arg(venv())
-            .arg("-o")
-            .arg(&out),
-    );
+    let replaced = build(&path, &out, &[]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
     assert!(out.join("libplugin.so").is_file() && !out.join("extra.txt").exists());
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -130,18 +130,9 @@ fn packed_library_linked_at_build_time() {
     let dir = workdir("pack-linked");
     let source = "#include <stdio.h>\nint evaluate(const char *);\n\
                   int main(void) { printf(\"%d\\n\", evaluate(\"checks.speedups() + 1\")); return 0; }\n";
-    std::fs::write(dir.join("main.c"), source).unwrap();
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-o"])
-            .arg(dir.join("main"))
-            .arg(dir.join("main.c"))
-            .arg(format!("-L{}", bundle.display()))
-            .arg("-lsentinel")
-            .arg(format!("-Wl,-rpath,{}", bundle.display())),
-    );
+    let host = linked_host(&dir, source, bundle, "sentinel");
     let output = run_ok(
-        Command::new(dir.join("main"))
+        Command::new(host)
             .current_dir("/")
             .env("LD_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu"),
     );

@@ -147,18 +147,7 @@ fn set_source_arguments_are_honored_from_the_scripts_folder() {
             .arg(&out),
     );
     let source = "#include <stdio.h>\n#include \"native.h\"\nint main(void) { printf(\"%d\\n\", compute(10)); return 0; }\n";
-    std::fs::write(dir.join("main.c"), source).unwrap();
-    let host = dir.join("main");
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-o"])
-            .arg(&host)
-            .arg(dir.join("main.c"))
-            .arg(format!("-I{}", out.join("include").display()))
-            .arg(format!("-L{}", out.display()))
-            .arg("-lnative")
-            .arg(format!("-Wl,-rpath,{}", out.display())),
-    );
+    let host = linked_host(&dir, source, &out, "native");
     // 3 * 10 + 4 from the C side (FACTOR, OFFSET), + sqrt(81) through libm.
     let output = run_ok(Command::new(host).current_dir("/"));
     assert_eq!(stdout(&output), "43\n", "stderr:\n{}", stderr(&output));
@@ -209,17 +198,7 @@ def compute(x):
     std::fs::rename(&native, dir.join("native-gone")).unwrap();
     let source = "#include <stdio.h>\n#include \"triple_plugin.h\"\n\
                   int main(void) { printf(\"%d\\n\", compute(14)); return 0; }\n";
-    std::fs::write(dir.join("main.c"), source).unwrap();
-    run_ok(
-        Command::new("cc")
-            .args(["-Wall", "-Werror", "-o"])
-            .arg(dir.join("main"))
-            .arg(dir.join("main.c"))
-            .arg(format!("-I{}", out.join("include").display()))
-            .arg(format!("-L{}", out.display()))
-            .arg("-ltriple_plugin")
-            .arg(format!("-Wl,-rpath,{}", out.display())),
-    );
-    let output = run_ok(Command::new(dir.join("main")).current_dir("/"));
+    let host = linked_host(&dir, source, &out, "triple_plugin");
+    let output = run_ok(Command::new(host).current_dir("/"));
     assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
 }

@@ -126,6 +126,25 @@ pub fn host(name: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
+/// A C program `source`, written to `dir/main.c` and linked at build
+/// time to `bundle/lib<library>.so` (with the bundle's `include/` and an
+/// rpath to it), compiled with `-Wall -Werror`; returns `dir/main`.
+pub fn linked_host(dir: &Path, source: &str, bundle: &Path, library: &str) -> PathBuf {
+    let main = dir.join("main");
+    std::fs::write(dir.join("main.c"), source).unwrap();
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(&main)
+            .arg(dir.join("main.c"))
+            .arg(format!("-I{}", bundle.join("include").display()))
+            .arg(format!("-L{}", bundle.display()))
+            .arg(format!("-l{library}"))
+            .arg(format!("-Wl,-rpath,{}", bundle.display())),
+    );
+    main
+}
+
 /// The dlopen(RTLD_LOCAL) host, compiled once per test binary.
 pub fn run_plugin_host() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();

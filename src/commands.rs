@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, BundleArgs, Command, InspectArgs, Log, PackArgs, VerifyArgs};
+use crate::cli::{BuildArgs, BundleArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::collect::{self, human_size};
 use crate::write::{self, Distribution, Manifest, PythonInfo, Requires};
 use crate::{build, fail, inspect, link, resolve, verify};
 
-pub fn run(command: Command, log: Log) -> Result<()> {
-    match command {
+/// Runs the command line `cli`.
+pub fn run(cli: Cli) -> Result<()> {
+    let log = Log::new(cli.verbose, cli.quiet);
+    match cli.command {
         Command::Build(args) => build(args, log),
         Command::Pack(args) => pack(args, log),
         Command::Verify(args) => verify(args, log),

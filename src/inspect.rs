@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::build::examine;
-use crate::link::elf;
+use crate::elf;
 use crate::link::search::{self, System};
 use crate::write::Manifest;
 use crate::{fail, resolve, verify};

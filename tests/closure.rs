@@ -7,9 +7,7 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/link/elf/mod.rs"]
-mod elf;
+use embedpack::elf;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

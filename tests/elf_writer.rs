@@ -8,9 +8,7 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/link/elf/mod.rs"]
-mod elf;
+use embedpack::elf;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

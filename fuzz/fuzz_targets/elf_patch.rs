@@ -2,12 +2,8 @@
 //! Any bytes, read as an ELF file and patched with several edits: errors
 //! are fine, panics are bugs, and every output must read back, keep the
 //! alignment rule and be a fixed point of the same edits
-//! (`src/link/elf/fuzzing.rs`, which `cargo test` also runs on the corpus).
-
-#[allow(dead_code)]
-#[path = "../../src/link/elf/mod.rs"]
-mod elf;
+//! (`src/elf/fuzzing.rs`, which `cargo test` also runs on the corpus).
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    elf::fuzzing::exercise(data);
+    embedpack::elf::fuzzing::exercise(data);
 });

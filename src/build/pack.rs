@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use super::examine::{examine, HOOKED_IMPORTS};
 use super::{compile, Plugin};
 use crate::cli::Log;
+use crate::elf::{patch, Edits, PathKind, SearchPath};
 use crate::fail;
 use crate::layout::Layout;
-use crate::link::elf::{patch, Edits, PathKind, SearchPath};
 use crate::resolve::Environment;
 
 /// Prepares the library at `input` as the plugin of a bundle for `env`.

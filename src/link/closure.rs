@@ -12,10 +12,10 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use super::allowlist;
-use super::elf::{self, ElfInfo};
 use super::search::{self, Dir, System};
 use crate::cli::Log;
 use crate::collect::{Plan, Source};
+use crate::elf::{self, ElfInfo};
 use crate::fail;
 
 /// Hex digits of the content hash in a vendored library's name.

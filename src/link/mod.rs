@@ -15,7 +15,6 @@
 
 pub mod allowlist;
 mod closure;
-pub mod elf;
 pub mod portability;
 pub mod search;
 
@@ -24,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::elf::{self, Edits, PathKind, SearchPath};
 use closure::{Closure, Origin, Target};
-use elf::{Edits, PathKind, SearchPath};
 
 use crate::cli::Log;
 use crate::collect::{Entry, Plan, Source};
@@ -232,7 +231,7 @@ fn relinked_plan(
 mod tests {
     use super::closure::Dep;
     use super::*;
-    use elf::ElfInfo;
+    use crate::elf::ElfInfo;
 
     fn info(soname: Option<&str>, rpath: Option<&str>, runpath: Option<&str>) -> ElfInfo {
         ElfInfo {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::allowlist;
-use super::elf::ElfInfo;
+use crate::elf::ElfInfo;
 
 /// Version prefix, and the name the manifest and the report use.
 const FAMILIES: &[(&str, &str)] = &[
@@ -73,7 +73,7 @@ pub fn describe(versions: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::elf::VersionNeed;
+    use crate::elf::VersionNeed;
 
     fn needs(file: &str, versions: &[&str]) -> ElfInfo {
         ElfInfo {

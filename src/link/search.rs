@@ -8,7 +8,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::elf;
+use crate::elf;
 
 /// ld.so's built-in directories on x86-64 Debian and most distributions.
 const DEFAULT_DIRS: &[&str] = &[

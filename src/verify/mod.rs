@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::link::{self, elf::ElfInfo};
+use crate::elf::ElfInfo;
+use crate::link;
 use crate::write::Manifest;
 
 const MANIFEST: &str = "MANIFEST.json";
@@ -84,7 +85,7 @@ pub fn verify(bundle: &Path) -> Result<Report> {
         data.read_to_end(&mut bytes)
             .with_context(|| format!("cannot read `{path}`"))?;
         let elf = if bytes.starts_with(b"\x7fELF") {
-            crate::link::elf::read(&bytes).ok().flatten()
+            crate::elf::read(&bytes).ok().flatten()
         } else {
             None
         };

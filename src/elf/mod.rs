@@ -3,8 +3,9 @@
 //! paths, dependency names (with their `.gnu.version_r` names), SONAME
 //! and `DF_1_NODELETE` — on files linked by GNU ld and by lld.
 //!
-//! This module depends on nothing else of embedpack, so the fuzz target
-//! (`fuzz/`) and the writer's integration tests include it as it is.
+//! Nothing else of embedpack reads ELF bytes; the fuzz target (`fuzz/`)
+//! and the writer's integration tests use this module through the
+//! library.
 
 mod bytes;
 mod image;
@@ -15,16 +16,11 @@ mod write;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 
-// The link stage uses part of this interface; the writer's tests and the
-// fuzz target use all of it.
-#[allow(unused_imports)]
 pub use read::{is_elf, is_supported, read, read_file, ElfInfo, VersionNeed};
-#[allow(unused_imports)]
 pub use write::{patch, patch_file, Edits, PathKind, SearchPath};
 
 /// Checks the `p_offset ≡ p_vaddr (mod p_align)` rule (and the order of
 /// loaded segments) on a whole file.
-#[allow(dead_code)]
 pub fn check_load_alignment(bytes: &[u8]) -> anyhow::Result<()> {
     write::check_load_alignment(&image::Image::parse(bytes)?)
 }

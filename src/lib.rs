@@ -1,0 +1,27 @@
+//! embedpack: turn a CFFI embedding library into a folder that any C
+//! program can load from anywhere, with its own Python inside.
+//!
+//! The pipeline, one module each: resolve (find the Python environment) →
+//! build (compile the plugin with the bootstrap, or prepare a library
+//! compiled elsewhere for `pack`) → collect (plan the bundle's files) →
+//! link (vendor shared libraries, patch ELF files) → write (publish the
+//! bundle atomically) → verify (check a bundle against its manifest).
+//! `elf` is the one module that reads and edits ELF files; `inspect`
+//! describes a library or a bundle.
+
+pub mod build;
+pub mod collect;
+pub mod link;
+pub mod resolve;
+pub mod verify;
+pub mod write;
+
+pub mod cli;
+mod commands;
+pub mod elf;
+mod error;
+pub mod inspect;
+mod layout;
+
+pub use commands::run;
+pub use error::{fail, report, Hint};

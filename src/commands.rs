@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::bundle::{Distribution, Manifest, PythonInfo, Requires};
 use crate::cli::{BuildArgs, BundleArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::collect::{self, human_size};
-use crate::write::{self, Distribution, Manifest, PythonInfo, Requires};
+use crate::write;
 use crate::{build, fail, inspect, link, resolve, verify};
 
 /// Runs the command line `cli`.
@@ -114,32 +115,33 @@ fn bundle(
         print!("{}", plan.describe());
         return Ok(());
     }
-    let manifest = Manifest {
-        embedpack: env!("CARGO_PKG_VERSION").to_string(),
-        module: plugin.module.clone(),
-        python: PythonInfo {
-            implementation: env.info.implementation.clone(),
-            version: env.info.version_text(),
-            soabi: env.info.soabi.clone(),
-            libpython: env
-                .libpython
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-        },
-        compiler: plugin.compiler.clone(),
-        distributions: plan
-            .distributions(&plugin.layout.site)
-            .into_iter()
-            .map(|(name, version)| Distribution { name, version })
-            .collect(),
-        requires: Requires {
-            versions: linked.versions.clone(),
-            host_libs: linked.host_libs.clone(),
-        },
-        files: Vec::new(),
+    let python = PythonInfo {
+        implementation: env.info.implementation.clone(),
+        version: env.info.version_text(),
+        soabi: env.info.soabi.clone(),
+        runtime: env
+            .libpython
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
     };
+    let distributions = plan
+        .distributions(&plugin.layout.site)
+        .into_iter()
+        .map(|(name, version)| Distribution { name, version })
+        .collect();
+    let requires = Requires {
+        versions: linked.versions.clone(),
+        host_libs: linked.host_libs.clone(),
+    };
+    let manifest = Manifest::new(
+        &plugin.module,
+        python,
+        &plugin.compiler,
+        distributions,
+        requires,
+    );
     let output = write::Output {
         path: out.clone(),
         force: args.force,

@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::build::examine;
+use crate::bundle::{Distribution, Manifest, PythonInfo};
 use crate::elf;
 use crate::link::search::{self, System};
-use crate::write::Manifest;
-use crate::{fail, resolve, verify};
+use crate::{fail, resolve};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -55,8 +55,8 @@ pub struct Libpython {
 pub struct Bundle {
     pub path: String,
     pub module: String,
-    pub python: crate::write::PythonInfo,
-    pub distributions: Vec<crate::write::Distribution>,
+    pub python: PythonInfo,
+    pub distributions: Vec<Distribution>,
     /// Libraries in `lib/` other than libpython.
     pub vendored: Vec<String>,
     pub host_libs: Vec<String>,
@@ -78,7 +78,7 @@ pub fn inspect(path: &Path, venv: Option<&Path>) -> Result<Description> {
 }
 
 fn bundle(path: &Path) -> Result<Bundle> {
-    let manifest: Manifest = verify::read_manifest(path).map_err(|e| {
+    let manifest = Manifest::read(path).map_err(|e| {
         fail(
             format!(
                 "`{}` is neither an ELF file nor a bundle: {e}",
@@ -92,7 +92,7 @@ fn bundle(path: &Path) -> Result<Bundle> {
         .iter()
         .filter_map(|f| f.path.strip_prefix("lib/"))
         .filter(|name| {
-            !name.contains('/') && name.contains(".so") && *name != manifest.python.libpython
+            !name.contains('/') && name.contains(".so") && *name != manifest.python.runtime
         })
         .map(str::to_string)
         .collect();

@@ -16,12 +16,12 @@ pub mod resolve;
 pub mod verify;
 pub mod write;
 
+pub mod bundle;
 pub mod cli;
 mod commands;
 pub mod elf;
 mod error;
 pub mod inspect;
-mod layout;
 
 pub use commands::run;
 pub use error::{fail, report, Hint};

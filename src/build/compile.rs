@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Keywords;
+use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::fail;
-use crate::layout::Layout;
 use crate::resolve::Environment;
 
 const STUBS: &[(&str, &str)] = &[
@@ -145,9 +145,18 @@ fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
 fn layout_defines(layout: &Layout) -> Vec<String> {
     let quoted = |path: &Path| format!("\"{}\"", path.display());
     vec![
-        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home)),
-        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.stdlib)),
-        format!("-DEMBEDPACK_DYNLOAD={}", quoted(&layout.dynload)),
+        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home.prefix)),
+        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.home.stdlib)),
+        format!(
+            "-DEMBEDPACK_DYNLOAD={}",
+            quoted(
+                layout
+                    .home
+                    .extensions
+                    .as_ref()
+                    .unwrap_or(&layout.home.stdlib)
+            )
+        ),
         format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
         format!("-DEMBEDPACK_APP={}", quoted(&layout.app)),
     ]

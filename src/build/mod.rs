@@ -16,9 +16,9 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::fail;
-use crate::layout::Layout;
 use crate::resolve::Environment;
 
 const HARNESS: &str = include_str!("harness.py");
@@ -92,7 +92,7 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
-    let layout = Layout::new(&module, &env.info);
+    let layout = Layout::new(&module, env.info.home());
     let generated = workdir.path().join(format!("{module}.c"));
     let source = std::fs::read_to_string(&generated)
         .with_context(|| format!("cannot read `{}`", generated.display()))?;

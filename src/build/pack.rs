@@ -19,10 +19,10 @@ use sha2::{Digest, Sha256};
 
 use super::examine::{examine, HOOKED_IMPORTS};
 use super::{compile, Plugin};
+use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::elf::{patch, Edits, PathKind, SearchPath};
 use crate::fail;
-use crate::layout::Layout;
 use crate::resolve::Environment;
 
 /// Prepares the library at `input` as the plugin of a bundle for `env`.
@@ -74,7 +74,7 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
         .prefix("embedpack-pack-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let mut layout = Layout::new(&module, &env.info);
+    let mut layout = Layout::new(&module, env.info.home());
     layout.plugin = PathBuf::from(&name);
     let hash = format!("{:x}", Sha256::digest(&bytes));
     let hooks = (

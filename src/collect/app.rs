@@ -10,8 +10,8 @@ use anyhow::Result;
 use walkdir::WalkDir;
 
 use super::{is_noise_dir, is_noise_file, walk_error, Files};
+use crate::bundle::Layout;
 use crate::fail;
-use crate::layout::Layout;
 
 pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf]) -> Result<()> {
     let mut providers: BTreeMap<String, &Path> = BTreeMap::new();

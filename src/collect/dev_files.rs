@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::Files;
-use crate::layout::Layout;
+use crate::bundle::Layout;
 
 const PKGCONFIG_TEMPLATE: &str = include_str!("../../stubs/module.pc.in");
 const CMAKE_TEMPLATE: &str = include_str!("../../stubs/module-config.cmake.in");
@@ -57,9 +57,11 @@ mod tests {
             libdir: "lib".into(),
             pkgconfig: "lib/pkgconfig/Hello.pc".into(),
             cmake_config: "lib/cmake/Hello/hello-config.cmake".into(),
-            home: "python".into(),
-            stdlib: "python/lib/python3.11".into(),
-            dynload: "python/lib/python3.11/lib-dynload".into(),
+            home: crate::bundle::Home {
+                prefix: "python".into(),
+                stdlib: "python/lib/python3.11".into(),
+                extensions: Some("python/lib/python3.11/lib-dynload".into()),
+            },
             site: "site-packages".into(),
             app: "app".into(),
             manifest: "MANIFEST.json".into(),

@@ -20,8 +20,8 @@ use anyhow::{Context, Result};
 use walkdir::WalkDir;
 
 use super::{is_noise_dir, is_noise_file, walk_error, Files};
+use crate::bundle::Layout;
 use crate::fail;
-use crate::layout::Layout;
 use crate::resolve::Environment;
 
 pub use dists::record_paths;
@@ -247,7 +247,7 @@ mod tests {
     }
 
     fn plan(env: &Environment, exclude: &[&str]) -> Result<Vec<(String, String)>> {
-        let layout = Layout::new("demo", &env.info);
+        let layout = Layout::new("demo", env.info.home());
         let mut files = Files::default();
         let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
         let selection = Selection {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use walkdir::WalkDir;
 
 use super::{is_noise_dir, is_noise_file, walk_error, Files};
-use crate::layout::Layout;
+use crate::bundle::Layout;
 use crate::resolve::Environment;
 
 /// Top-level parts left out by default, by the name `--keep-stdlib` takes.
@@ -44,6 +44,11 @@ pub fn collect(
         .dynload
         .clone()
         .unwrap_or_else(|| stdlib.join("lib-dynload"));
+    let dynload_dest = layout
+        .home
+        .extensions
+        .clone()
+        .unwrap_or_else(|| layout.home.stdlib.join("lib-dynload"));
     let walker = WalkDir::new(stdlib)
         .follow_links(true)
         .sort_by_file_name()
@@ -56,7 +61,7 @@ pub fn collect(
             .map_err(|e| walk_error(e, &format!("the standard library `{}`", stdlib.display())))?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
             let relative = item.path().strip_prefix(stdlib).unwrap_or(item.path());
-            files.add_file(&layout.stdlib.join(relative), item.path())?;
+            files.add_file(&layout.home.stdlib.join(relative), item.path())?;
         }
     }
     for item in WalkDir::new(&dynload)
@@ -70,7 +75,7 @@ pub fn collect(
         let test_only = DYNLOAD_TEST_PREFIXES.iter().any(|p| name.starts_with(p));
         let kept = name.starts_with("_tkinter") && keep.iter().any(|k| k == "tkinter");
         if item.file_type().is_file() && name.ends_with(".so") && (!test_only || kept) {
-            files.add_file(&layout.dynload.join(item.file_name()), item.path())?;
+            files.add_file(&dynload_dest.join(item.file_name()), item.path())?;
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::bundle::Home;
 use crate::fail;
 
 const PROBE: &str = include_str!("probe.py");
@@ -52,6 +53,17 @@ impl Interpreter {
     /// `pythonX.Y`, the name of the standard library's folder.
     pub fn stdlib_name(&self) -> String {
         format!("python{}.{}", self.version.0, self.version.1)
+    }
+
+    /// Where this interpreter's home goes in a bundle.
+    pub fn home(&self) -> Home {
+        let prefix = PathBuf::from("python");
+        let stdlib = prefix.join("lib").join(self.stdlib_name());
+        Home {
+            extensions: Some(stdlib.join("lib-dynload")),
+            stdlib,
+            prefix,
+        }
     }
 
     pub fn version_text(&self) -> String {

@@ -3,8 +3,6 @@
 //! and an extra file are each reported by name, and so is an ELF file
 //! whose dependency would not be found on the target machine.
 
-mod read;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -12,11 +10,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::bundle::{format, Manifest, MANIFEST};
 use crate::elf::ElfInfo;
 use crate::link;
-use crate::write::Manifest;
-
-const MANIFEST: &str = "MANIFEST.json";
 
 /// One thing wrong with a bundle.
 #[derive(Debug, Serialize)]
@@ -43,37 +39,11 @@ struct Found {
     elf: Option<ElfInfo>,
 }
 
-/// The manifest of the bundle at `bundle`.
-pub fn read_manifest(bundle: &Path) -> Result<Manifest> {
-    let mut text = None;
-    read::each_file(bundle, &mut |path, _, data| {
-        if path == MANIFEST {
-            let mut bytes = Vec::new();
-            data.read_to_end(&mut bytes)
-                .context("cannot read the manifest")?;
-            text = Some(bytes);
-        }
-        Ok(())
-    })?;
-    let text = text.with_context(|| {
-        format!(
-            "`{}` has no {MANIFEST}: it is not an embedpack bundle",
-            bundle.display()
-        )
-    })?;
-    serde_json::from_slice(&text).with_context(|| {
-        format!(
-            "the {MANIFEST} of `{}` is not an embedpack manifest",
-            bundle.display()
-        )
-    })
-}
-
 /// Compares the bundle at `bundle` with its manifest.
 pub fn verify(bundle: &Path) -> Result<Report> {
     let mut found = BTreeMap::new();
     let mut manifest_text = None;
-    read::each_file(bundle, &mut |path, mode, data| {
+    format::of(bundle).each_file(bundle, &mut |path, mode, data| {
         if path == MANIFEST {
             let mut bytes = Vec::new();
             data.read_to_end(&mut bytes)
@@ -106,12 +76,7 @@ pub fn verify(bundle: &Path) -> Result<Report> {
             "is this a bundle embedpack wrote?",
         )
     })?;
-    let manifest: Manifest = serde_json::from_slice(&text).with_context(|| {
-        format!(
-            "the {MANIFEST} of `{}` is not an embedpack manifest",
-            bundle.display()
-        )
-    })?;
+    let manifest = Manifest::parse(&text, bundle)?;
     let mut problems = unresolved(&manifest, &found);
     problems.extend(compare(&manifest, &mut found));
     Ok(Report {

@@ -4,10 +4,6 @@
 //! rename.  A failed or interrupted run leaves the previous output as it
 //! was; its leftovers are removed by the next run.
 
-mod format;
-mod manifest;
-mod sink;
-
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,11 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-pub use format::Format;
-pub use manifest::{Distribution, Manifest, ManifestFile, PythonInfo, Requires};
-
+use crate::bundle::{format, Format, Layout, Manifest, ManifestFile};
 use crate::collect::{Plan, Source};
-use crate::layout::Layout;
 use crate::{fail, Hint};
 
 const STAGING_MARK: &str = ".embedpack-staging-";
@@ -44,14 +37,14 @@ pub fn write(
     mut manifest: Manifest,
     out: &Output,
 ) -> Result<Manifest> {
-    let format = Format::of(&out.path);
+    let format = format::of(&out.path);
     let (parent, name) = split_output(&out.path)?;
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create `{}`", parent.display()))?;
     remove_leftovers(&parent, &name);
-    check_replaceable(&out.path, format, layout, out.force)?;
+    check_replaceable(&out.path, out.force)?;
     let staging = parent.join(format!("{name}{STAGING_MARK}{}", std::process::id()));
-    let top = format.top_folder(&out.path);
+    let top = format::top_folder(&out.path);
     let result = fill(
         plan,
         layout,
@@ -95,7 +88,7 @@ fn split_output(out: &Path) -> Result<(PathBuf, String)> {
         (Some(parent), Some(name)) => Ok((parent.to_path_buf(), name)),
         _ => Err(fail(
             format!("`{}` cannot be an output", out.display()),
-            "pass -o DIR, -o FILE.zip or -o FILE.tar.gz",
+            format!("pass {}", format::output_forms()),
         )),
     }
 }
@@ -128,15 +121,11 @@ fn remove_leftovers(parent: &Path, name: &str) {
     }
 }
 
-fn check_replaceable(out: &Path, format: Format, layout: &Layout, force: bool) -> Result<()> {
+fn check_replaceable(out: &Path, force: bool) -> Result<()> {
     if std::fs::symlink_metadata(out).is_err() || force {
         return Ok(());
     }
-    let is_bundle = match format {
-        Format::Dir => out.is_dir() && Manifest::read(&out.join(&layout.manifest)).is_ok(),
-        Format::Zip | Format::TarGz => crate::verify::read_manifest(out).is_ok(),
-    };
-    if is_bundle {
+    if Manifest::read(out).is_ok() {
         return Ok(());
     }
     Err(fail(
@@ -152,12 +141,12 @@ fn fill(
     plan: &Plan,
     layout: &Layout,
     manifest: &mut Manifest,
-    format: Format,
+    format: &dyn Format,
     staging: &Path,
     top: &str,
     mtime: u64,
 ) -> Result<()> {
-    let mut sink = sink::open(format, staging, top, mtime)?;
+    let mut sink = format.create(staging, top, mtime)?;
     for entry in &plan.entries {
         let mut reader = Hashing::new(open(&entry.source)?);
         sink.add(&entry.dest, entry.mode, &mut reader)?;

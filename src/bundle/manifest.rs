@@ -8,6 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::{format, MANIFEST};
+use crate::fail;
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
     /// The embedpack version that wrote the bundle.
@@ -42,12 +45,15 @@ pub struct Requires {
     pub host_libs: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PythonInfo {
     pub implementation: String,
     pub version: String,
     pub soabi: Option<String>,
-    pub libpython: String,
+    /// The file name of the interpreter's runtime library in `lib/` (the
+    /// key keeps the name the first manifests gave it).
+    #[serde(rename = "libpython")]
+    pub runtime: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,11 +65,52 @@ pub struct ManifestFile {
 }
 
 impl Manifest {
-    pub fn read(path: &Path) -> Result<Manifest> {
-        let text =
-            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        serde_json::from_slice(&text)
-            .with_context(|| format!("`{}` is not an embedpack manifest", path.display()))
+    /// A manifest of no files yet: the write stage lists them as it
+    /// writes them.
+    pub fn new(
+        module: &str,
+        python: PythonInfo,
+        compiler: &str,
+        distributions: Vec<Distribution>,
+        requires: Requires,
+    ) -> Manifest {
+        Manifest {
+            embedpack: env!("CARGO_PKG_VERSION").to_string(),
+            module: module.to_string(),
+            python,
+            compiler: compiler.to_string(),
+            distributions,
+            requires,
+            files: Vec::new(),
+        }
+    }
+
+    /// The manifest of the bundle at `bundle`, in any format.
+    pub fn read(bundle: &Path) -> Result<Manifest> {
+        let format = format::of(bundle);
+        let bytes = format.read_one(bundle, MANIFEST)?.ok_or_else(|| {
+            fail(
+                format!(
+                    "`{}` has no {MANIFEST}: it is not a bundle embedpack wrote",
+                    bundle.display()
+                ),
+                format!(
+                    "give the {} that embedpack build or pack wrote",
+                    format::names()
+                ),
+            )
+        })?;
+        Manifest::parse(&bytes, bundle)
+    }
+
+    /// Reads the text of the manifest of the bundle at `bundle`.
+    pub fn parse(bytes: &[u8], bundle: &Path) -> Result<Manifest> {
+        serde_json::from_slice(bytes).with_context(|| {
+            format!(
+                "the {MANIFEST} of `{}` is not an embedpack manifest",
+                bundle.display()
+            )
+        })
     }
 
     pub fn to_json(&self) -> String {

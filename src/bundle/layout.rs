@@ -1,10 +1,11 @@
-//! The bundle contract: where each part of a bundle lives, relative to
-//! its top folder.  The bootstrap has these paths compiled in, so the
-//! plugin finds them wherever the folder is moved.
+//! Where each part of a bundle lives, relative to its top folder.  The
+//! bootstrap has these paths compiled in, so the plugin finds them
+//! wherever the folder is moved.  The interpreter's own part (`Home`) is
+//! each Python implementation's to say.
 
 use std::path::PathBuf;
 
-use crate::resolve::Interpreter;
+use super::MANIFEST;
 
 /// The relative paths of one bundle.
 #[derive(Debug, Clone)]
@@ -13,19 +14,16 @@ pub struct Layout {
     pub plugin: PathBuf,
     /// `include/<module>.h`.
     pub header: PathBuf,
-    /// `lib/`: libpython and the shared libraries vendored with it.
+    /// `lib/`: the interpreter's runtime library and the shared libraries
+    /// vendored with it.
     pub libdir: PathBuf,
     /// `lib/pkgconfig/<module>.pc`: compile and link flags for pkg-config.
     pub pkgconfig: PathBuf,
     /// `lib/cmake/<module>/<module lowercased>-config.cmake`: the CMake
     /// package that `find_package(<module> CONFIG)` finds.
     pub cmake_config: PathBuf,
-    /// `python/`: the interpreter's home (`sys.prefix`).
-    pub home: PathBuf,
-    /// `python/lib/pythonX.Y/`: the standard library.
-    pub stdlib: PathBuf,
-    /// `python/lib/pythonX.Y/lib-dynload/`: its extension modules.
-    pub dynload: PathBuf,
+    /// The interpreter's home.
+    pub home: Home,
     /// `site-packages/`: the venv's distributions.
     pub site: PathBuf,
     /// `app/`: the user's own modules, first on `sys.path`.
@@ -34,10 +32,20 @@ pub struct Layout {
     pub manifest: PathBuf,
 }
 
+/// The interpreter's own folders in the bundle.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// `sys.prefix`.
+    pub prefix: PathBuf,
+    /// The standard library.
+    pub stdlib: PathBuf,
+    /// The standard library's extension modules, when they have a folder
+    /// of their own.
+    pub extensions: Option<PathBuf>,
+}
+
 impl Layout {
-    pub fn new(module: &str, python: &Interpreter) -> Layout {
-        let home = PathBuf::from("python");
-        let stdlib = home.join("lib").join(python.stdlib_name());
+    pub fn new(module: &str, home: Home) -> Layout {
         Layout {
             plugin: PathBuf::from(format!("lib{module}.so")),
             header: PathBuf::from("include").join(format!("{module}.h")),
@@ -47,12 +55,10 @@ impl Layout {
                 "lib/cmake/{module}/{}-config.cmake",
                 module.to_ascii_lowercase()
             )),
-            dynload: stdlib.join("lib-dynload"),
-            stdlib,
             home,
             site: PathBuf::from("site-packages"),
             app: PathBuf::from("app"),
-            manifest: PathBuf::from("MANIFEST.json"),
+            manifest: PathBuf::from(MANIFEST),
         }
     }
 }

@@ -1,0 +1,189 @@
+//! The formats a bundle is written to and read back from, chosen by the
+//! output's name: a folder, a `.zip`, or a `.tar.gz` (`.tgz`).  Archives
+//! hold the bundle under one top-level folder named like the archive, so
+//! unpacking never spills files.  Each format is one file here, holding
+//! both its writer and its reader; `FORMATS` lists them, and every message
+//! that names the formats is made from that list.
+
+mod folder;
+mod tar_gz;
+mod zip;
+
+use std::io::Read;
+use std::path::{Component, Path};
+
+use anyhow::{bail, Result};
+
+/// What a reader calls for each regular file: its path relative to the
+/// bundle's top, its mode, its bytes.
+pub type Visit<'a> = dyn FnMut(&str, u32, &mut dyn Read) -> Result<()> + 'a;
+
+/// One way of storing a bundle.
+pub trait Format: Sync {
+    /// What the user calls it: `folder`, `.zip`, `.tar.gz`.
+    fn name(&self) -> &'static str;
+    /// The endings of file names in this format, in lower case.
+    fn extensions(&self) -> &'static [&'static str];
+    /// A writer of a new bundle at `path`; `top` is an archive's top
+    /// folder, `mtime` every entry's time (Unix seconds).
+    fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>>;
+    /// Calls `visit` for every regular file of the bundle at `path`.
+    /// Entries that would land outside the bundle, and links of any kind,
+    /// are refused: a bundle holds only regular files and folders.
+    fn each_file(&self, path: &Path, visit: &mut Visit) -> Result<()>;
+
+    /// The bytes of the file `name` (relative to the top), if the bundle
+    /// at `path` holds it.
+    fn read_one(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+        let mut found = None;
+        self.each_file(path, &mut |path, _, data| {
+            if path == name {
+                let mut bytes = Vec::new();
+                data.read_to_end(&mut bytes)?;
+                found = Some(bytes);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+}
+
+/// A bundle being written.
+pub trait Sink {
+    /// Adds one file at `path` (relative to the bundle's top), reading
+    /// `data` to its end.
+    fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()>;
+    /// Completes the output; until then it may be incomplete.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Every format; the folder, which has no extension, first.
+pub const FORMATS: &[&dyn Format] = &[&folder::Folder, &zip::Zip, &tar_gz::TarGz];
+
+/// The format of the bundle at `path`, by its name: an archive when it
+/// ends in one of an archive's extensions, else a folder.
+pub fn of(path: &Path) -> &'static dyn Format {
+    let name = lower_name(path);
+    FORMATS
+        .iter()
+        .copied()
+        .find(|format| format.extensions().iter().any(|e| name.ends_with(e)))
+        .unwrap_or(FORMATS[0])
+}
+
+/// Whether the bundle at `path` is a folder.
+pub fn is_folder(path: &Path) -> bool {
+    of(path).extensions().is_empty()
+}
+
+/// The folder an archive holds its files under: its name without the
+/// extension.
+pub fn top_folder(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = lower_name(path);
+    let suffix = of(path)
+        .extensions()
+        .iter()
+        .find(|e| lower.ends_with(*e))
+        .map_or(0, |e| e.len());
+    name[..name.len() - suffix].to_string()
+}
+
+/// The formats as a message names them: "folder, `.zip` or `.tar.gz`
+/// (`.tgz`)".
+pub fn names() -> String {
+    let spelled: Vec<String> = FORMATS
+        .iter()
+        .map(|f| match f.extensions() {
+            [] => f.name().to_string(),
+            [only] => format!("`{only}`"),
+            [first, rest @ ..] => {
+                let others: Vec<String> = rest.iter().map(|e| format!("`{e}`")).collect();
+                format!("`{first}` ({})", others.join(", "))
+            }
+        })
+        .collect();
+    match spelled.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => spelled.join(""),
+    }
+}
+
+/// The `-o` forms: "-o DIR, -o FILE.zip or -o FILE.tar.gz".
+pub fn output_forms() -> String {
+    let forms: Vec<String> = FORMATS
+        .iter()
+        .map(|f| match f.extensions().first() {
+            None => "-o DIR".to_string(),
+            Some(ext) => format!("-o FILE{ext}"),
+        })
+        .collect();
+    match forms.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => forms.join(""),
+    }
+}
+
+fn lower_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// An archive entry's name `TOP/rest` → `rest`, refusing names that could
+/// escape the bundle.
+fn inside_top(name: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => bail!("the entry `{name}` would be written outside the bundle"),
+        }
+    }
+    if parts.len() < 2 {
+        bail!("the entry `{name}` is not inside the archive's top folder");
+    }
+    Ok(parts[1..].join("/"))
+}
+
+fn create_file(path: &Path) -> Result<std::fs::File> {
+    use anyhow::Context;
+    std::fs::File::create(path).with_context(|| format!("cannot create `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_and_top_folder_from_the_name() {
+        assert_eq!(of(Path::new("dist/plugin")).name(), "folder");
+        assert_eq!(of(Path::new("dist/plugin-1.0.zip")).name(), ".zip");
+        assert_eq!(of(Path::new("a/b.TAR.GZ")).name(), ".tar.gz");
+        assert_eq!(of(Path::new("a/b.tgz")).name(), ".tar.gz");
+        assert!(is_folder(Path::new("dist/plugin.d")));
+        assert_eq!(top_folder(Path::new("dist/plugin-1.0.zip")), "plugin-1.0");
+        assert_eq!(top_folder(Path::new("x/p.tar.gz")), "p");
+        assert_eq!(top_folder(Path::new("x/p.TGZ")), "p");
+        assert_eq!(top_folder(Path::new("x/p")), "p");
+    }
+
+    #[test]
+    fn messages_name_every_format() {
+        assert_eq!(names(), "folder, `.zip` or `.tar.gz` (`.tgz`)");
+        assert_eq!(output_forms(), "-o DIR, -o FILE.zip or -o FILE.tar.gz");
+    }
+
+    #[test]
+    fn archive_names_stay_inside_the_bundle() {
+        assert_eq!(inside_top("plugin/lib/libx.so").unwrap(), "lib/libx.so");
+        assert_eq!(inside_top("./plugin/a.py").unwrap(), "a.py");
+        assert!(inside_top("plugin/../../etc/passwd").is_err());
+        assert!(inside_top("/etc/passwd").is_err());
+        assert!(inside_top("loose.txt").is_err());
+    }
+}

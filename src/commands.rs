@@ -26,8 +26,8 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
     let (script, name) = build::split_script_arg(&args.script);
     let script = std::path::absolute(&script).unwrap_or(script);
     let script_dir = script.parent().unwrap_or(Path::new(".")).to_path_buf();
-    check_keep_stdlib(&args.bundle)?;
     let env = resolve_env(&args.bundle, &script_dir, log)?;
+    check_keep_stdlib(&args.bundle, &env)?;
     let plugin = build::build(&script, name.as_deref(), &env, log)?;
     bundle(&plugin, &env, &args.bundle, log)
 }
@@ -35,7 +35,6 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
 fn pack(args: PackArgs, log: Log) -> Result<()> {
     let library = std::path::absolute(&args.library).unwrap_or(args.library.clone());
     let library_dir = library.parent().unwrap_or(Path::new(".")).to_path_buf();
-    check_keep_stdlib(&args.bundle)?;
     if !library.is_file() {
         return Err(fail(
             format!("`{}` does not exist", args.library.display()),
@@ -43,16 +42,25 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
         ));
     }
     let env = resolve_env(&args.bundle, &library_dir, log)?;
+    check_keep_stdlib(&args.bundle, &env)?;
     let plugin = build::pack(&library, &env, log)?;
     bundle(&plugin, &env, &args.bundle, log)
 }
 
-fn check_keep_stdlib(args: &BundleArgs) -> Result<()> {
+fn check_keep_stdlib(args: &BundleArgs, env: &resolve::Environment) -> Result<()> {
+    let home = env.backend.home(&env.info);
+    let parts: Vec<&str> = env
+        .backend
+        .stdlib(&env.info, &home)
+        .optional
+        .iter()
+        .map(|p| p.name)
+        .collect();
     for part in &args.keep_stdlib {
-        if !collect::OPTIONAL_STDLIB_PARTS.contains(&part.as_str()) {
+        if !parts.contains(&part.as_str()) {
             return Err(fail(
                 format!("`--keep-stdlib {part}` names no part that is left out"),
-                format!("choose from {}", collect::OPTIONAL_STDLIB_PARTS.join(", ")),
+                format!("choose from {}", parts.join(", ")),
             ));
         }
     }
@@ -62,10 +70,10 @@ fn check_keep_stdlib(args: &BundleArgs) -> Result<()> {
 fn resolve_env(args: &BundleArgs, beside: &Path, log: Log) -> Result<resolve::Environment> {
     let env = resolve::resolve(args.venv.as_deref(), beside)?;
     log.info(format!(
-        "Python {} from `{}` (libpython `{}`)",
+        "Python {} from `{}` (`{}`)",
         env.info.version_text(),
         env.venv.display(),
-        env.libpython.display()
+        env.runtime.display()
     ));
     Ok(env)
 }
@@ -116,15 +124,10 @@ fn bundle(
         return Ok(());
     }
     let python = PythonInfo {
-        implementation: env.info.implementation.clone(),
+        implementation: env.info.kind.name().to_string(),
         version: env.info.version_text(),
         soabi: env.info.soabi.clone(),
-        runtime: env
-            .libpython
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
+        runtime: env.runtime_name(),
     };
     let distributions = plan
         .distributions(&plugin.layout.site)
@@ -163,11 +166,11 @@ fn link_options(
     plugin: &build::Plugin,
     env: &resolve::Environment,
 ) -> link::Options {
-    let libpython = env.libpython.file_name().unwrap_or_default();
     link::Options {
         libdir: plugin.layout.libdir.clone(),
         library_dirs: plugin.library_dirs.clone(),
-        libpython: libpython.to_string_lossy().into_owned(),
+        runtime: env.runtime_name(),
+        backend: env.backend,
         host_libs: args.host_lib.clone(),
         include_libs: args.include_lib.clone(),
     }

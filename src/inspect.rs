@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::build::examine;
 use crate::bundle::{Distribution, Manifest, PythonInfo};
 use crate::elf;
 use crate::link::search::{self, System};
-use crate::{fail, resolve};
+use crate::{backend, fail, resolve};
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -109,16 +108,19 @@ fn bundle(path: &Path) -> Result<Bundle> {
 
 fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let examined = examine::examine(&bytes).map_err(|e| {
+    let examined = elf::examine(&bytes).map_err(|e| {
         fail(
             format!("`{}` is {e}", path.display()),
             "inspect takes an x86-64 shared library or a bundle",
         )
     })?;
-    let info = elf::read(&bytes)?
-        .with_context(|| format!("`{}` is not a supported ELF file", path.display()))?;
-    let libpython = examined.libpython.as_ref().map(|(needed, (major, minor))| {
-        let picked = loader_pick(path, &info, needed);
+    let info = &examined.info;
+    let runtime = info.needed.iter().find_map(|name| {
+        let version = backend::all().find_map(|b| b.runtime_version(name))?;
+        Some((name, version))
+    });
+    let libpython = runtime.map(|(needed, (major, minor))| {
+        let picked = loader_pick(path, info, needed);
         let venv_lib = venv_libpython(venv);
         let canonical = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
         Libpython {
@@ -131,12 +133,12 @@ fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
     });
     Ok(Library {
         path: path.display().to_string(),
-        soname: info.soname,
-        needed: info.needed,
-        rpath: info.rpath,
-        runpath: info.runpath,
-        nodelete: info.nodelete,
         cffi_embedding: examined.is_cffi_embedding(),
+        soname: examined.info.soname,
+        needed: examined.info.needed,
+        rpath: examined.info.rpath,
+        runpath: examined.info.runpath,
+        nodelete: examined.info.nodelete,
         module: examined.module,
         exports: examined.exports,
         libpython,
@@ -179,7 +181,7 @@ fn venv_libpython(venv: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("VIRTUAL_ENV").map(PathBuf::from))?;
     resolve::resolve(Some(&venv), &venv)
         .ok()
-        .map(|env| env.libpython)
+        .map(|env| env.runtime)
 }
 
 impl Description {

@@ -6,8 +6,11 @@
 //! compiled elsewhere for `pack`) → collect (plan the bundle's files) →
 //! link (vendor shared libraries, patch ELF files) → write (publish the
 //! bundle atomically) → verify (check a bundle against its manifest).
-//! `elf` is the one module that reads and edits ELF files; `inspect`
-//! describes a library or a bundle.
+//! Beside them: `backend`, one per Python implementation, which the
+//! stages ask whatever differs between CPython and PyPy; `bundle`, the
+//! bundle contract (layout, manifest, formats); `elf`, the one module that
+//! reads and edits ELF files; `inspect`, which describes a library or a
+//! bundle.
 
 pub mod build;
 pub mod collect;
@@ -16,6 +19,7 @@ pub mod resolve;
 pub mod verify;
 pub mod write;
 
+pub mod backend;
 pub mod bundle;
 pub mod cli;
 mod commands;

@@ -3,8 +3,9 @@
  * This part of the bootstrap uses no Python API, so any interpreter's
  * start-up code (CPython's, PyPy's) can share it.  The bundle's layout is
  * compiled in as paths relative to the plugin's own directory:
- * EMBEDPACK_HOME, EMBEDPACK_STDLIB, EMBEDPACK_DYNLOAD, EMBEDPACK_SITE,
- * EMBEDPACK_APP.
+ * EMBEDPACK_HOME, EMBEDPACK_STDLIB, EMBEDPACK_SITE, EMBEDPACK_APP, and
+ * EMBEDPACK_REQUIRED, the list of what the interpreter cannot start
+ * without (its backend says what).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -94,12 +95,7 @@ int embedpack_fail(const char *format, ...)
  * is reported by name instead of by the interpreter's fatal error. */
 int embedpack_check_bundle(void)
 {
-    static const char *required[] = {
-        EMBEDPACK_STDLIB "/os.py",
-        EMBEDPACK_STDLIB "/encodings/__init__.py",
-        EMBEDPACK_DYNLOAD,
-        EMBEDPACK_SITE,
-    };
+    static const char *required[] = {EMBEDPACK_REQUIRED};
     char path[PATH_MAX];
     struct stat st;
     size_t i;

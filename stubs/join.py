@@ -1,7 +1,7 @@
 """Warn when a bundle joins a Python whose sys.path already holds other
 versions of the bundle's distributions.
 
-Run by embedpack_attach() (stubs/cpython.c) with the GIL held, when the
+Run by embedpack_attach() (stubs/cpython/start.c) with the GIL held, when the
 bundle joins an interpreter that someone else started (the host, or
 another bundle), before the bundle's own folders are appended to sys.path.
 Its globals hold `bundle` (the bundle's folder) and `site` (its

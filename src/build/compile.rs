@@ -1,12 +1,13 @@
 //! Compiling the plugin at pack time: CFFI's generated C, the bootstrap
-//! from `stubs/`, and the user's own `sources=`, linked against the
-//! target interpreter's libpython into `lib<module>.so`.
+//! from `stubs/` (the shared part and the backend's), and the user's own
+//! `sources=`, linked against the target interpreter's runtime library
+//! into `lib<module>.so`.
 //!
 //! The `cc` crate finds and configures the compiler (it is made for build
 //! scripts, so target, host and optimization are given explicitly); the
 //! shared-library link is ours: `SONAME lib<module>.so`, a `DT_RPATH`
 //! relative to `$ORIGIN` (searched before `LD_LIBRARY_PATH`), `-z nodelete`
-//! (hosts may dlclose; libpython must stay), and no build paths in the
+//! (hosts may dlclose; the interpreter must stay), and no build paths in the
 //! output.  The bootstrap's own symbols are hidden (`EMBEDPACK_HIDDEN`);
 //! the user's C keeps the visibility CFFI would give it.
 
@@ -15,20 +16,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Keywords;
+use crate::backend::SHARED_STUBS;
 use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::fail;
 use crate::resolve::Environment;
 
-const STUBS: &[(&str, &str)] = &[
-    ("embedpack.h", include_str!("../../stubs/embedpack.h")),
-    ("bootstrap.h", include_str!("../../stubs/bootstrap.h")),
-    ("bootstrap.c", include_str!("../../stubs/bootstrap.c")),
-    ("cpython.c", include_str!("../../stubs/cpython.c")),
-    ("plugin.c", include_str!("../../stubs/plugin.c")),
-    ("pack.c", include_str!("../../stubs/pack.c")),
-];
-const STUB_SOURCES: &[&str] = &["plugin.c", "bootstrap.c", "cpython.c"];
 /// How many lines of compiler errors to show.
 const ERROR_LINES: usize = 30;
 
@@ -45,14 +38,15 @@ pub struct Inputs<'a> {
 
 /// Compiles and links the plugin into the work directory; returns its path.
 pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
-    let stubs = write_stubs(inputs.workdir)?;
+    let stubs = write_stubs(inputs.workdir, inputs.env)?;
+    let sources = inputs.env.backend.bootstrap().plugin_sources;
     let output = inputs
         .workdir
         .join(inputs.layout.plugin.file_name().unwrap_or_default());
     let mut command = compiler()?.to_command();
     command.current_dir(inputs.script_dir);
     command.args(compile_args(inputs, &stubs));
-    command.args(STUB_SOURCES.iter().map(|s| stubs.join(s)));
+    command.args(sources.iter().map(|s| stubs.join(s)));
     command.args(&inputs.keywords.sources);
     command.arg("-o").arg(&output);
     command.args(link_args(inputs));
@@ -65,18 +59,18 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
     Ok(output)
 }
 
-/// The bootstrap library of a packed plugin (stubs/pack.c): `soname` in
-/// the bundle's library folder, beside libpython, with its two hooks named
-/// `hooks.0` (for Py_InitializeEx) and `hooks.1` (for PyGILState_Ensure).
+/// The bootstrap library of a packed plugin: `soname` in the bundle's
+/// library folder, beside the runtime library, with its hooks named
+/// `hooks` (in the order of the backend's `hooked_imports`).
 pub fn compile_pack_bootstrap(
     workdir: &Path,
     env: &Environment,
     layout: &Layout,
-    hooks: (&str, &str),
+    hooks: &[String],
     soname: &str,
     log: Log,
 ) -> Result<PathBuf> {
-    let stubs = write_stubs(workdir)?;
+    let stubs = write_stubs(workdir, env)?;
     let output = workdir.join(soname);
     let quoted = |text: &str| format!("\"{text}\"");
     let mut command = compiler()?.to_command();
@@ -85,12 +79,14 @@ pub fn compile_pack_bootstrap(
     command.arg(format!("-ffile-prefix-map={}=embedpack", workdir.display()));
     command.arg(format!("-I{}", stubs.display()));
     command.arg(format!("-I{}", env.info.include.display()));
-    command.arg(format!("-DEMBEDPACK_HOOK_INITIALIZE={}", hooks.0));
-    command.arg(format!("-DEMBEDPACK_HOOK_ENSURE={}", hooks.1));
+    for (i, hook) in hooks.iter().enumerate() {
+        command.arg(format!("-DEMBEDPACK_HOOK_{i}={hook}"));
+    }
     let plugin = layout.plugin.display().to_string();
     command.arg(format!("-DEMBEDPACK_PLUGIN={}", quoted(&plugin)));
     command.args(layout_defines(layout));
-    command.args(["pack.c", "bootstrap.c", "cpython.c"].map(|s| stubs.join(s)));
+    let sources = env.backend.bootstrap().pack_sources;
+    command.args(sources.iter().map(|s| stubs.join(s)));
     command.arg("-o").arg(&output);
     command.args([
         format!("-Wl,-soname,{soname}"),
@@ -99,7 +95,7 @@ pub fn compile_pack_bootstrap(
         "-Wl,-z,nodelete".to_string(),
         "-Wl,--build-id=sha1".to_string(),
     ]);
-    command.arg(&env.libpython).arg("-ldl");
+    command.arg(&env.runtime).arg("-ldl");
     run(command, log).map_err(|errors| {
         anyhow::anyhow!("embedpack's bootstrap does not compile here:\n{errors}")
     })?;
@@ -107,11 +103,12 @@ pub fn compile_pack_bootstrap(
 }
 
 /// Writes the bootstrap's sources into `workdir/stubs`.
-fn write_stubs(workdir: &Path) -> Result<PathBuf> {
+fn write_stubs(workdir: &Path, env: &Environment) -> Result<PathBuf> {
     let stubs = workdir.join("stubs");
     std::fs::create_dir_all(&stubs)
         .with_context(|| format!("cannot create `{}`", stubs.display()))?;
-    for (name, text) in STUBS {
+    let own = env.backend.bootstrap().files;
+    for (name, text) in SHARED_STUBS.iter().chain(own) {
         std::fs::write(stubs.join(name), text)
             .with_context(|| format!("cannot write `{}`", stubs.join(name).display()))?;
     }
@@ -144,22 +141,24 @@ fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
 /// Where the bootstrap finds the bundle's parts, relative to the plugin.
 fn layout_defines(layout: &Layout) -> Vec<String> {
     let quoted = |path: &Path| format!("\"{}\"", path.display());
-    vec![
-        format!("-DEMBEDPACK_HOME={}", quoted(&layout.home.prefix)),
-        format!("-DEMBEDPACK_STDLIB={}", quoted(&layout.home.stdlib)),
-        format!(
-            "-DEMBEDPACK_DYNLOAD={}",
-            quoted(
-                layout
-                    .home
-                    .extensions
-                    .as_ref()
-                    .unwrap_or(&layout.home.stdlib)
-            )
-        ),
+    let home = &layout.home;
+    let required: Vec<String> = home
+        .required
+        .iter()
+        .chain([&layout.site])
+        .map(|p| quoted(p))
+        .collect();
+    let mut defines = vec![
+        format!("-DEMBEDPACK_HOME={}", quoted(&home.prefix)),
+        format!("-DEMBEDPACK_STDLIB={}", quoted(&home.stdlib)),
         format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
         format!("-DEMBEDPACK_APP={}", quoted(&layout.app)),
-    ]
+        format!("-DEMBEDPACK_REQUIRED={}", required.join(",")),
+    ];
+    if let Some(extensions) = &home.extensions {
+        defines.push(format!("-DEMBEDPACK_EXTENSIONS={}", quoted(extensions)));
+    }
+    defines
 }
 
 /// The first line of `cc --version`, recorded in the manifest.
@@ -235,12 +234,12 @@ fn link_args(inputs: &Inputs) -> Vec<String> {
     ];
     let kw = inputs.keywords;
     args.extend(kw.extra_objects.iter().map(|p| p.display().to_string()));
-    args.push(inputs.env.libpython.display().to_string());
+    args.push(inputs.env.runtime.display().to_string());
     args.extend(kw.library_dirs.iter().map(|d| format!("-L{}", d.display())));
     args.extend(
         kw.libraries
             .iter()
-            .filter(|lib| !lib.starts_with("python3"))
+            .filter(|lib| !inputs.env.backend.links_runtime(lib))
             .map(|lib| format!("-l{lib}")),
     );
     args.push("-ldl".to_string());

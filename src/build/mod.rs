@@ -5,7 +5,6 @@
 mod cdecl;
 mod compile;
 mod embed_py;
-pub mod examine;
 mod header;
 mod pack;
 mod patch;
@@ -92,12 +91,16 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
-    let layout = Layout::new(&module, env.info.home());
+    let layout = Layout::new(&module, env.backend.home(&env.info));
     let generated = workdir.path().join(format!("{module}.c"));
     let source = std::fs::read_to_string(&generated)
         .with_context(|| format!("cannot read `{}`", generated.display()))?;
-    std::fs::write(&generated, patch::apply(&source, &declared.cffi_version)?)
-        .with_context(|| format!("cannot write `{}`", generated.display()))?;
+    let edits = env.backend.bootstrap().cffi_edits;
+    std::fs::write(
+        &generated,
+        patch::apply(&source, edits, &declared.cffi_version)?,
+    )
+    .with_context(|| format!("cannot write `{}`", generated.display()))?;
     let script_dir = script.parent().unwrap_or(Path::new("."));
     let library = compile::compile(&compile::Inputs {
         module: &module,

@@ -4,24 +4,21 @@
 //!
 //! Its bootstrap cannot be linked in, so it goes beside it: a small
 //! library in the bundle's `lib/`, named after a hash of the plugin, that
-//! the plugin needs instead of libpython (and that needs libpython in
-//! turn).  The plugin's imports of `Py_InitializeEx` and
-//! `PyGILState_Ensure` are renamed in place, to names of the same length
-//! that only this bootstrap defines; its search path, SONAME and
-//! `DF_1_NODELETE` are set by the ELF writer.
+//! the plugin needs instead of the runtime library (and that needs it in
+//! turn).  The plugin's imports of the interpreter's start-up functions
+//! (which ones is the backend's to say) are renamed in place, to names of
+//! the same length that only this bootstrap defines; that, its search
+//! path, SONAME and `DF_1_NODELETE` are edits of the ELF writer.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use goblin::elf::{dynamic, program_header, Elf};
 use sha2::{Digest, Sha256};
 
-use super::examine::{examine, HOOKED_IMPORTS};
 use super::{compile, Plugin};
 use crate::bundle::Layout;
 use crate::cli::Log;
-use crate::elf::{patch, Edits, PathKind, SearchPath};
+use crate::elf::{examine, patch, Edits, PathKind, SearchPath};
 use crate::fail;
 use crate::resolve::Environment;
 
@@ -46,9 +43,19 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
             "build it from a script that calls `ffibuilder.embedding_api()`, or use `embedpack build SCRIPT`",
         ));
     };
-    let Some((libpython, built_for)) = examined.libpython.clone() else {
+    let backend = env.backend;
+    let Some((runtime, built_for)) = examined
+        .info
+        .needed
+        .iter()
+        .find_map(|name| Some((name.clone(), backend.runtime_version(name)?)))
+    else {
         return Err(fail(
-            format!("`{}` does not link libpython, so nothing tells which Python it was built for", input.display()),
+            format!(
+                "`{}` does not link {}'s runtime library, so nothing tells which Python it was built for",
+                input.display(),
+                env.info.kind.name()
+            ),
             "link it with `-lpython3.X`, as CFFI's documentation shows, or use `embedpack build SCRIPT`",
         ));
     };
@@ -56,17 +63,21 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
     if built_for != running {
         return Err(fail(
             format!(
-                "`{}` was built for Python {}.{} (it needs `{libpython}`), but the venv `{}` runs Python {}",
+                "`{}` was built for Python {}.{} (it needs `{runtime}`), but the venv `{}` runs Python {}",
                 input.display(), built_for.0, built_for.1, env.venv.display(), env.info.version_text()
             ),
             format!("pass --venv with a Python {}.{} venv, or rebuild the library for Python {}.{}", built_for.0, built_for.1, running.0, running.1),
         ));
     }
-    if examined.hooked_imports.len() != HOOKED_IMPORTS.len() {
+    let hooked = backend.bootstrap().hooked_imports;
+    if !hooked
+        .iter()
+        .all(|h| examined.imports.iter().any(|i| i == h))
+    {
         bail!(
             "`{}` does not call {}: its start-up is not CFFI's",
             input.display(),
-            HOOKED_IMPORTS.join(" and ")
+            hooked.join(" and ")
         );
     }
 
@@ -74,40 +85,35 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
         .prefix("embedpack-pack-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let mut layout = Layout::new(&module, env.info.home());
+    let mut layout = Layout::new(&module, env.backend.home(&env.info));
     layout.plugin = PathBuf::from(&name);
     let hash = format!("{:x}", Sha256::digest(&bytes));
-    let hooks = (
-        format!("ep_{}", &hash[..12]),
-        format!("ep_{}_g", &hash[..12]),
-    );
+    let hooks = hook_names(hooked, &hash);
     let bootstrap_name = format!("libembedpack-{}.so", &hash[..12]);
     let bootstrap = compile::compile_pack_bootstrap(
         workdir.path(),
         env,
         &layout,
-        (&hooks.0, &hooks.1),
+        &hooks,
         &bootstrap_name,
         log,
     )?;
-
-    let mut renamed = bytes.clone();
-    rename_imports(
-        &mut renamed,
-        &[(HOOKED_IMPORTS[0], &hooks.0), (HOOKED_IMPORTS[1], &hooks.1)],
-    )
-    .with_context(|| format!("cannot install the bootstrap into `{}`", input.display()))?;
     let edits = Edits {
         search_path: Some(SearchPath {
             kind: PathKind::Rpath,
             value: format!("$ORIGIN/{}", layout.libdir.display()),
         }),
-        replace_needed: vec![(libpython, bootstrap_name.clone())],
+        replace_needed: vec![(runtime, bootstrap_name.clone())],
         soname: Some(name.clone()),
         nodelete: true,
+        rename_imports: hooked
+            .iter()
+            .map(|h| h.to_string())
+            .zip(hooks.iter().cloned())
+            .collect(),
     };
-    let patched =
-        patch(&renamed, &edits).with_context(|| format!("cannot patch `{}`", input.display()))?;
+    let patched = patch(&bytes, &edits)
+        .with_context(|| format!("cannot install the bootstrap into `{}`", input.display()))?;
     let library = workdir.path().join(&name);
     std::fs::write(&library, patched)
         .with_context(|| format!("cannot write `{}`", library.display()))?;
@@ -123,63 +129,28 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
     })
 }
 
-/// Renames undefined dynamic symbols in place: each `(old, new)` pair
-/// has names of the same length, and no other name may share the bytes
-/// of `old` (GNU ld merges a string with the tail of a longer one).
-fn rename_imports(bytes: &mut [u8], renames: &[(&str, &str)]) -> Result<()> {
-    let elf = Elf::parse(bytes).context("not a readable ELF file")?;
-    let dynamic = elf.dynamic.as_ref().context("no dynamic section")?;
-    let strtab = vaddr_to_offset(&elf.program_headers, dynamic.info.strtab as u64)
-        .context("`.dynstr` is not in the file")?;
-    let mut references: BTreeSet<usize> = elf.dynsyms.iter().map(|s| s.st_name).collect();
-    for entry in &dynamic.dyns {
-        if matches!(
-            entry.d_tag,
-            dynamic::DT_NEEDED | dynamic::DT_SONAME | dynamic::DT_RPATH | dynamic::DT_RUNPATH
-        ) {
-            references.insert(entry.d_val as usize);
-        }
-    }
-    if let Some(verneed) = &elf.verneed {
-        for need in verneed.iter() {
-            references.insert(need.vn_file);
-            references.extend(need.iter().map(|aux| aux.vna_name));
-        }
-    }
-    let mut edits = Vec::new();
-    for (old, new) in renames {
-        assert_eq!(old.len(), new.len(), "renamed imports keep their length");
-        let starts: BTreeSet<usize> = elf
-            .dynsyms
-            .iter()
-            .filter(|s| s.st_shndx == 0 && elf.dynstrtab.get_at(s.st_name) == Some(old))
-            .map(|s| s.st_name)
-            .collect();
-        for start in starts {
-            if references
-                .range(start + 1..start + old.len())
-                .next()
-                .is_some()
-            {
-                bail!("the name `{old}` shares its bytes with another name");
-            }
-            edits.push((strtab as usize + start, *new));
-        }
-    }
-    for (offset, new) in edits {
-        let end = offset + new.len();
-        if end >= bytes.len() {
-            bail!("a symbol name lies outside the file");
-        }
-        bytes[offset..end].copy_from_slice(new.as_bytes());
-    }
-    Ok(())
+/// The bootstrap library's hook for each of `imports`: a name of the
+/// same length (imports are renamed in place) that carries the plugin's
+/// hash, so that the hooks of several bundles in one process never meet.
+fn hook_names(imports: &[&str], hash: &str) -> Vec<String> {
+    imports
+        .iter()
+        .enumerate()
+        .map(|(i, import)| {
+            let name = format!("ep{i}_{hash}");
+            name[..import.len().min(name.len())].to_string()
+        })
+        .collect()
 }
 
-fn vaddr_to_offset(headers: &[program_header::ProgramHeader], vaddr: u64) -> Option<u64> {
-    headers
-        .iter()
-        .filter(|h| h.p_type == program_header::PT_LOAD)
-        .find(|h| vaddr >= h.p_vaddr && vaddr < h.p_vaddr + h.p_filesz)
-        .map(|h| vaddr - h.p_vaddr + h.p_offset)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_keep_the_length_of_what_they_replace() {
+        let hash = "0123456789abcdef0123456789abcdef";
+        let hooks = hook_names(&["Py_InitializeEx", "PyGILState_Ensure"], hash);
+        assert_eq!(hooks, ["ep0_0123456789a", "ep1_0123456789abc"]);
+    }
 }

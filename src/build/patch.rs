@@ -1,22 +1,20 @@
 //! The edits that hook embedpack's bootstrap into CFFI's generated C.
 //!
-//! They live in `stubs/cffi_embedding.patch` as anchor/replacement pairs;
-//! every anchor must occur exactly once, or the build stops rather than
-//! produce a plugin whose start-up is not ours.
+//! Each backend keeps them in its `stubs/<implementation>/cffi_embedding.patch`
+//! as anchor/replacement pairs; every anchor must occur exactly once, or
+//! the build stops rather than produce a plugin whose start-up is not ours.
 
 use anyhow::{bail, Result};
-
-const PATCHES: &str = include_str!("../../stubs/cffi_embedding.patch");
 
 struct Edit<'a> {
     anchor: &'a str,
     replacement: &'a str,
 }
 
-/// Applies every edit to `source`, CFFI's generated C.
-pub fn apply(source: &str, cffi_version: &str) -> Result<String> {
+/// Applies every edit of `patches` to `source`, CFFI's generated C.
+pub fn apply(source: &str, patches: &str, cffi_version: &str) -> Result<String> {
     let mut out = source.to_string();
-    for edit in edits(PATCHES) {
+    for edit in edits(patches) {
         let found = out.matches(edit.anchor).count();
         if found != 1 {
             bail!(
@@ -53,10 +51,15 @@ fn edits(text: &str) -> Vec<Edit<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{self, Kind};
+
+    fn cpython_patches() -> &'static str {
+        backend::of(&Kind::CPython).unwrap().bootstrap().cffi_edits
+    }
 
     #[test]
-    fn the_patch_file_has_all_three_hooks() {
-        let edits = edits(PATCHES);
+    fn the_cpython_patch_file_has_all_three_hooks() {
+        let edits = edits(cpython_patches());
         assert_eq!(edits.len(), 3);
         assert!(edits[0].replacement.contains("embedpack_check_python()"));
         assert!(edits[1].replacement.contains("embedpack_initialize()"));
@@ -65,14 +68,21 @@ mod tests {
 
     #[test]
     fn refuses_source_without_the_anchor() {
-        let err = apply("int main(void) { return 0; }\n", "9.9").unwrap_err();
+        let err = apply("int main(void) { return 0; }\n", cpython_patches(), "9.9").unwrap_err();
         assert!(err.to_string().contains("cffi 9.9"), "{err}");
     }
 
     #[test]
     fn replaces_each_anchor_once() {
-        let source = edits(PATCHES).iter().map(|e| e.anchor).collect::<String>();
-        let patched = apply(&source, "2.0").unwrap();
+        for backend in backend::all() {
+            let patches = backend.bootstrap().cffi_edits;
+            let source = edits(patches).iter().map(|e| e.anchor).collect::<String>();
+            let patched = apply(&source, patches, "2.0").unwrap();
+            assert!(patched.contains("embedpack_attach()"));
+        }
+        let patches = cpython_patches();
+        let source = edits(patches).iter().map(|e| e.anchor).collect::<String>();
+        let patched = apply(&source, patches, "2.0").unwrap();
         assert!(patched.contains("embedpack_initialize()"));
         assert!(patched.contains("embedpack_attach()"));
         assert!(!patched.contains("_cffi_py_initialize();"));

@@ -42,6 +42,9 @@ pub struct Home {
     /// The standard library's extension modules, when they have a folder
     /// of their own.
     pub extensions: Option<PathBuf>,
+    /// What the interpreter cannot start without: the bootstrap checks
+    /// these first, to name what is missing.
+    pub required: Vec<PathBuf>,
 }
 
 impl Layout {

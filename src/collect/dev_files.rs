@@ -61,6 +61,7 @@ mod tests {
                 prefix: "python".into(),
                 stdlib: "python/lib/python3.11".into(),
                 extensions: Some("python/lib/python3.11/lib-dynload".into()),
+                required: Vec::new(),
             },
             site: "site-packages".into(),
             app: "app".into(),

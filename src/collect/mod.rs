@@ -1,6 +1,6 @@
-//! Collect: plan every file of the bundle — the plugin, libpython, the
-//! standard library, the venv's site-packages, the user's app modules —
-//! as a sorted list of entries, without touching the output.  The plan can
+//! Collect: plan every file of the bundle — the plugin, the interpreter's
+//! runtime library and standard library, the venv's site-packages, the
+//! user's app modules — as a sorted list of entries, without touching the output.  The plan can
 //! be printed (`--dry-run`), tested and diffed.
 
 mod app;
@@ -11,7 +11,6 @@ mod site;
 mod stdlib;
 
 pub use bytecode::compile as compile_bytecode;
-pub use stdlib::OPTIONAL_PARTS as OPTIONAL_STDLIB_PARTS;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -66,9 +65,9 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     if let Some((dest, source)) = &plugin.bootstrap {
         files.add_file(dest, source)?;
     }
-    let soname = env.libpython.file_name().unwrap_or_default();
-    files.add_file(&layout.libdir.join(soname), &env.libpython)?;
-    stdlib::collect(&mut files, env, layout, &options.keep_stdlib)?;
+    files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
+    let stdlib = env.backend.stdlib(&env.info, &layout.home);
+    stdlib::collect(&mut files, &stdlib, &options.keep_stdlib)?;
     let selection = site::Selection {
         keep_build_tools: options.keep_build_tools,
         exclude: &options.exclude,

@@ -148,8 +148,8 @@ impl Files {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{self, Interpreter, Kind};
     use crate::collect::Source;
-    use crate::resolve::Interpreter;
     use std::path::PathBuf;
 
     fn write(path: &Path, text: &str) {
@@ -225,6 +225,7 @@ mod tests {
         let info: Interpreter = serde_json::from_value(serde_json::json!({
             "implementation": "cpython",
             "version": [3, 11, 2],
+            "cache_tag": "cpython-311",
             "soabi": null,
             "stdlib": "/usr/lib/python3.11",
             "include": "/usr/include/python3.11",
@@ -242,12 +243,13 @@ mod tests {
             venv: root.join("venv"),
             python: root.join("venv/bin/python3"),
             info,
-            libpython: PathBuf::new(),
+            backend: backend::of(&Kind::CPython).unwrap(),
+            runtime: PathBuf::new(),
         }
     }
 
     fn plan(env: &Environment, exclude: &[&str]) -> Result<Vec<(String, String)>> {
-        let layout = Layout::new("demo", env.info.home());
+        let layout = Layout::new("demo", env.backend.home(&env.info));
         let mut files = Files::default();
         let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
         let selection = Selection {

@@ -52,6 +52,7 @@ fn edit_sets(first_needed: Option<String>) -> Vec<Edits> {
     if let Some(needed) = first_needed {
         sets.push(Edits {
             replace_needed: vec![(needed.clone(), format!("renamed-{needed}"))],
+            rename_imports: vec![("free".to_string(), "fre3".to_string())],
             ..Edits::default()
         });
     }

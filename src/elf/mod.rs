@@ -1,21 +1,25 @@
 //! ELF files: read with goblin (`read`), patched by our own append-only
 //! writer (`write`), which edits exactly what bundling needs — search
 //! paths, dependency names (with their `.gnu.version_r` names), SONAME
-//! and `DF_1_NODELETE` — on files linked by GNU ld and by lld.
+//! and `DF_1_NODELETE`, renamed imports — on files linked by GNU ld and
+//! by lld; and it recognizes CFFI embedding libraries (`embedding`).
 //!
 //! Nothing else of embedpack reads ELF bytes; the fuzz target (`fuzz/`)
 //! and the writer's integration tests use this module through the
 //! library.
 
 mod bytes;
+mod embedding;
 mod image;
 mod read;
+mod rename;
 mod segment;
 mod write;
 
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 
+pub use embedding::{examine, Examined};
 pub use read::{is_elf, is_supported, read, read_file, ElfInfo, VersionNeed};
 pub use write::{patch, patch_file, Edits, PathKind, SearchPath};
 

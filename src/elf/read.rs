@@ -54,6 +54,11 @@ pub fn is_supported(bytes: &[u8]) -> bool {
 pub fn read(bytes: &[u8]) -> Result<Option<ElfInfo>> {
     check_ident(bytes)?;
     let elf = goblin::elf::Elf::parse(bytes).map_err(|e| anyhow!("malformed ELF file: {e}"))?;
+    info_of(&elf)
+}
+
+/// The dynamic linking information of a parsed file.
+pub(super) fn info_of(elf: &goblin::elf::Elf) -> Result<Option<ElfInfo>> {
     let Some(dynamic) = &elf.dynamic else {
         return Ok(None);
     };

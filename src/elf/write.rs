@@ -1,6 +1,7 @@
 //! The append-only writer: sets `DT_RPATH`/`DT_RUNPATH`, replaces
 //! `DT_NEEDED` entries (with the `vn_file` names of `.gnu.version_r`),
-//! sets `DT_SONAME` and `DF_1_NODELETE`.
+//! sets `DT_SONAME` and `DF_1_NODELETE`, and renames imports in place
+//! (`rename`).
 //!
 //! No string is ever overwritten: new ones are appended to a copy of
 //! `.dynstr`, so every old offset stays valid (GNU ld tail-merges strings:
@@ -49,6 +50,9 @@ pub struct Edits {
     pub replace_needed: Vec<(String, String)>,
     pub soname: Option<String>,
     pub nodelete: bool,
+    /// `(old, new)`: undefined symbols named `old` are named `new`, a
+    /// name of the same length, in place.
+    pub rename_imports: Vec<(String, String)>,
 }
 
 impl Edits {
@@ -59,6 +63,19 @@ impl Edits {
 
 /// The patched file, or an error saying why it cannot be patched.
 pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
+    if !edits.rename_imports.is_empty() {
+        let mut renamed = input.to_vec();
+        super::rename::rename_imports(&mut renamed, &edits.rename_imports)?;
+        let rest = Edits {
+            rename_imports: Vec::new(),
+            ..edits.clone()
+        };
+        return if rest.is_empty() {
+            Ok(renamed)
+        } else {
+            patch(&renamed, &rest)
+        };
+    }
     let image = Image::parse(input)?;
     let mut strings = Strings {
         old: image.strtab,

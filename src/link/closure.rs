@@ -1,6 +1,6 @@
 //! The shared-library closure of a bundle: every ELF file of the plan,
 //! every library they need (resolved as ld.so would), recursively.  A
-//! library found inside the plan (libpython, a wheel's `*.libs`) is used
+//! library found inside the plan (the runtime library, a wheel's `*.libs`) is used
 //! where it is; one on the allow-list, or that the host provides
 //! (`--host-lib`), is left to the target machine; every other one is
 //! vendored into the bundle's library folder under a content-hashed name.
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::allowlist;
 use super::search::{self, Dir, System};
+use crate::backend::Backend;
 use crate::cli::Log;
 use crate::collect::{Plan, Source};
 use crate::elf::{self, ElfInfo};
@@ -64,7 +65,9 @@ pub enum Target {
 pub struct Inputs<'a> {
     pub plan: &'a Plan,
     pub libdir: &'a Path,
-    pub libpython: &'a str,
+    /// The runtime library's file name in `libdir`, which is its SONAME.
+    pub runtime: &'a str,
+    pub backend: &'a dyn Backend,
     pub host_libs: &'a [String],
     pub include_libs: &'a [PathBuf],
     pub system: &'a System,
@@ -76,7 +79,7 @@ pub struct Closure {
     pub objects: Vec<Object>,
     by_dest: HashMap<PathBuf, usize>,
     by_source: HashMap<PathBuf, usize>,
-    /// Names that always mean one object: libpython, `--include-lib`s.
+    /// Names that always mean one object: the runtime, `--include-lib`s.
     pinned: HashMap<String, usize>,
 }
 
@@ -88,9 +91,9 @@ pub fn resolve(inputs: &Inputs) -> Result<Closure> {
         pinned: HashMap::new(),
     };
     closure.add_plan(inputs)?;
-    let libpython = inputs.libdir.join(inputs.libpython);
-    if let Some(&i) = closure.by_dest.get(&libpython) {
-        closure.pinned.insert(inputs.libpython.to_string(), i);
+    let runtime = inputs.libdir.join(inputs.runtime);
+    if let Some(&i) = closure.by_dest.get(&runtime) {
+        closure.pinned.insert(inputs.runtime.to_string(), i);
     }
     for path in inputs.include_libs {
         closure.include(path, inputs.libdir)?;
@@ -165,7 +168,7 @@ impl Closure {
                     path.display(),
                     dest.display()
                 ),
-                "include each library once, and never libpython",
+                "include each library once, and never the interpreter's own",
             ));
         }
         let source = path
@@ -194,12 +197,12 @@ impl Closure {
         if inputs.host_libs.iter().any(|h| h == name) {
             return Ok(Target::Host);
         }
-        if name.starts_with("libpython") {
+        if inputs.backend.runtime_version(name).is_some() {
             return Err(fail(
                 format!(
                     "{} needs `{name}`, but the bundle's Python is `{}`",
                     self.describe(i),
-                    inputs.libpython
+                    inputs.runtime
                 ),
                 "build the extension module for the venv's Python",
             ));

@@ -4,7 +4,8 @@
 //!
 //! The closure (`closure`) resolves each file's `DT_NEEDED` as ld.so
 //! would and vendors every library that is not on the system allow-list
-//! into `lib/` under a content-hashed name (libpython keeps its own).
+//! into `lib/` under a content-hashed name (the interpreter's runtime
+//! library keeps its own).
 //! Then each file gets a `DT_RPATH` of `$ORIGIN`-relative directories —
 //! `lib/` and wherever its other libraries are (a wheel's `*.libs`) — in
 //! place of any `DT_RUNPATH` (searched after `LD_LIBRARY_PATH`, and it
@@ -26,6 +27,7 @@ use anyhow::{Context, Result};
 use crate::elf::{self, Edits, PathKind, SearchPath};
 use closure::{Closure, Origin, Target};
 
+use crate::backend::Backend;
 use crate::cli::Log;
 use crate::collect::{Entry, Plan, Source};
 
@@ -33,8 +35,10 @@ use crate::collect::{Entry, Plan, Source};
 pub struct Options {
     /// `lib/`, relative to the bundle's top.
     pub libdir: PathBuf,
-    /// libpython's file name in `libdir`, which is also its SONAME.
-    pub libpython: String,
+    /// The runtime library's file name in `libdir`, which is also its
+    /// SONAME.
+    pub runtime: String,
+    pub backend: &'static dyn Backend,
     /// `--host-lib`: SONAMEs the host process provides.
     pub host_libs: Vec<String>,
     /// `--include-lib`: libraries Python code opens by name.
@@ -89,7 +93,8 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
     let closure = closure::resolve(&closure::Inputs {
         plan: &plan,
         libdir: &options.libdir,
-        libpython: &options.libpython,
+        runtime: &options.runtime,
+        backend: options.backend,
         host_libs: &options.host_libs,
         include_libs: &options.include_libs,
         system: &system,
@@ -183,7 +188,7 @@ fn edits_for(closure: &Closure, i: usize, libdir: &Path) -> Edits {
         search_path,
         replace_needed,
         soname,
-        nodelete: false,
+        ..Edits::default()
     }
 }
 

@@ -1,74 +1,35 @@
-//! Resolve: find the Python environment to bundle and ask its interpreter,
-//! once, everything the later stages need to know about it.
+//! Resolve: find the Python environment to bundle, ask its interpreter,
+//! once, everything the later stages need to know about it, and find the
+//! runtime library it runs on (its backend says how).
 
-mod libpython;
 mod pyvenv;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 
-use crate::bundle::Home;
+use crate::backend::{self, Backend, Interpreter};
 use crate::fail;
 
-const PROBE: &str = include_str!("probe.py");
-
 /// A virtualenv and what its interpreter said about itself.
-#[derive(Debug)]
 pub struct Environment {
     pub venv: PathBuf,
     pub python: PathBuf,
     pub info: Interpreter,
-    /// The shared libpython the base interpreter was built with.
-    pub libpython: PathBuf,
+    /// The backend of its Python implementation.
+    pub backend: &'static dyn Backend,
+    /// The shared runtime library the base interpreter was built with.
+    pub runtime: PathBuf,
 }
 
-/// The probe's answer (see probe.py).
-#[derive(Debug, Deserialize)]
-pub struct Interpreter {
-    pub implementation: String,
-    pub version: (u32, u32, u32),
-    pub soabi: Option<String>,
-    pub stdlib: PathBuf,
-    pub include: PathBuf,
-    pub libdir: Option<PathBuf>,
-    pub multiarch: Option<String>,
-    pub instsoname: Option<String>,
-    pub enable_shared: bool,
-    pub dynload: Option<PathBuf>,
-    /// The site directories, in `sys.path` order: the venv's own first,
-    /// then (with `include-system-site-packages = true`) the base's.
-    pub site_dirs: Vec<PathBuf>,
-    /// setuptools' editable finder modules in the site dirs, each with its
-    /// `MAPPING` (top-level name -> source path), None when unreadable.
-    #[serde(default)]
-    pub editable_finders: BTreeMap<PathBuf, Option<BTreeMap<String, PathBuf>>>,
-    pub cffi: Option<String>,
-}
-
-impl Interpreter {
-    /// `pythonX.Y`, the name of the standard library's folder.
-    pub fn stdlib_name(&self) -> String {
-        format!("python{}.{}", self.version.0, self.version.1)
-    }
-
-    /// Where this interpreter's home goes in a bundle.
-    pub fn home(&self) -> Home {
-        let prefix = PathBuf::from("python");
-        let stdlib = prefix.join("lib").join(self.stdlib_name());
-        Home {
-            extensions: Some(stdlib.join("lib-dynload")),
-            stdlib,
-            prefix,
-        }
-    }
-
-    pub fn version_text(&self) -> String {
-        let (major, minor, micro) = self.version;
-        format!("{major}.{minor}.{micro}")
+impl Environment {
+    /// The runtime library's file name, which is also its SONAME.
+    pub fn runtime_name(&self) -> String {
+        self.runtime
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -77,15 +38,27 @@ impl Interpreter {
 pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment> {
     let venv = find_venv(explicit, script_dir)?;
     let (python, made_with) = venv_python(&venv)?;
-    let info = probe(&python)?;
-    check_supported(&venv, &info)?;
+    let info = backend::probe(&python)?;
+    let backend = backend::of(&info.kind).ok_or_else(|| {
+        fail(
+            format!(
+                "`{}` runs {} {}; embedpack builds for CPython 3.8 or newer",
+                venv.display(),
+                info.kind.name(),
+                info.version_text()
+            ),
+            "create the venv with a CPython 3.8+ interpreter",
+        )
+    })?;
+    backend.check(&venv, &info)?;
     check_made_with(&venv, made_with, &info)?;
-    let libpython = libpython::find(&venv, &info)?;
+    let runtime = backend.find_runtime(&venv, &info)?;
     Ok(Environment {
         venv,
         python,
         info,
-        libpython,
+        backend,
+        runtime,
     })
 }
 
@@ -141,47 +114,6 @@ fn venv_python(venv: &Path) -> Result<(PathBuf, Option<(u32, u32)>)> {
             )
         })?;
     Ok((python, pyvenv::made_with(&cfg)))
-}
-
-fn probe(python: &Path) -> Result<Interpreter> {
-    let output = Command::new(python)
-        .args(["-I", "-B", "-c", PROBE])
-        .output()
-        .with_context(|| format!("cannot run `{}`", python.display()))?;
-    if !output.status.success() {
-        return Err(fail(
-            format!(
-                "`{}` failed to describe itself ({}): {}",
-                python.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-            "the venv's interpreter is broken or its base Python was removed; recreate the venv",
-        ));
-    }
-    serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("cannot read what `{}` said about itself", python.display()))
-}
-
-fn check_supported(venv: &Path, info: &Interpreter) -> Result<()> {
-    if info.implementation != "cpython" || info.version.0 != 3 || info.version.1 < 8 {
-        return Err(fail(
-            format!(
-                "`{}` runs {} {}; embedpack builds for CPython 3.8 or newer",
-                venv.display(),
-                info.implementation,
-                info.version_text()
-            ),
-            "create the venv with a CPython 3.8+ interpreter",
-        ));
-    }
-    if info.cffi.is_none() {
-        return Err(fail(
-            format!("`{}` has no cffi installed", venv.display()),
-            format!("run `{}/bin/pip install cffi`", venv.display()),
-        ));
-    }
-    Ok(())
 }
 
 /// A venv whose base Python was replaced by another major.minor version

@@ -69,6 +69,7 @@ def main():
         "implementation": sys.implementation.name,
         "version": list(sys.version_info[:3]),
         "hexversion": sys.hexversion,
+        "cache_tag": sys.implementation.cache_tag,
         "abiflags": getattr(sys, "abiflags", ""),
         "soabi": var("SOABI"),
         "ext_suffix": var("EXT_SUFFIX"),

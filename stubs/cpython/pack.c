@@ -17,6 +17,9 @@
 #include "bootstrap.h"
 
 #define EMBEDPACK_EXPORT __attribute__((visibility("default")))
+/* The hooks' names, given in the order of the backend's hooked imports. */
+#define EMBEDPACK_HOOK_INITIALIZE EMBEDPACK_HOOK_0
+#define EMBEDPACK_HOOK_ENSURE EMBEDPACK_HOOK_1
 
 EMBEDPACK_EXPORT void EMBEDPACK_HOOK_INITIALIZE(int initsigs);
 EMBEDPACK_EXPORT PyGILState_STATE EMBEDPACK_HOOK_ENSURE(void);

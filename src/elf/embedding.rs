@@ -1,29 +1,30 @@
-//! Recognising a CFFI embedding library compiled elsewhere: an x86-64
-//! ELF shared library that exports `PyInit_<module>`, imports CPython's
-//! start-up functions, and carries CFFI's embedding start-up code.  Used
-//! by `pack` (which refuses anything else) and by `inspect`.
+//! Recognizing a CFFI embedding library compiled elsewhere: an x86-64
+//! ELF shared library that exports `PyInit_<module>` and carries CFFI's
+//! embedding start-up code.  Read in one pass with everything `pack` and
+//! `inspect` need: its dynamic information, what it exports and what it
+//! imports.  Which interpreter it was built for is the backends' to say,
+//! from its `DT_NEEDED` names and its imports.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use goblin::elf::{header, sym, Elf};
+
+use super::read::{info_of, ElfInfo};
 
 /// Text only CFFI's embedding start-up code (`_embedding.h`) carries.
 const CFFI_EMBEDDING_MARK: &[u8] = b"Failed to initialize the Python-CFFI embedding logic";
-/// The imports the bootstrap takes over in a packed library.
-pub const HOOKED_IMPORTS: [&str; 2] = ["Py_InitializeEx", "PyGILState_Ensure"];
 
 /// What a shared library says about itself, as far as embedding goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Examined {
+    pub info: ElfInfo,
     /// `<module>` of its `PyInit_<module>`, if it exports one.
     pub module: Option<String>,
     /// Whether it carries CFFI's embedding start-up code.
     pub cffi_embedding: bool,
-    /// The libpython it names in `DT_NEEDED`, and that name's major.minor.
-    pub libpython: Option<(String, (u32, u32))>,
     /// The functions it exports, sorted.
     pub exports: Vec<String>,
-    /// Which of HOOKED_IMPORTS it imports.
-    pub hooked_imports: Vec<String>,
+    /// The symbols it imports (undefined in it), sorted.
+    pub imports: Vec<String>,
 }
 
 impl Examined {
@@ -37,7 +38,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
         bail!("not an ELF file");
     }
-    let elf = Elf::parse(bytes).map_err(|e| anyhow::anyhow!("not a readable ELF file: {e}"))?;
+    let elf = Elf::parse(bytes).map_err(|e| anyhow!("not a readable ELF file: {e}"))?;
     if !elf.is_64 || elf.header.e_machine != header::EM_X86_64 || !elf.little_endian {
         bail!(
             "not an x86-64 ELF file (machine {}, {}-bit)",
@@ -48,12 +49,11 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     if elf.header.e_type != header::ET_DYN || elf.interpreter.is_some() {
         bail!("not a shared library (an executable or object file)");
     }
+    let info =
+        info_of(&elf)?.ok_or_else(|| anyhow!("a shared library without a dynamic section"))?;
     let mut examined = Examined {
+        info,
         cffi_embedding: contains(bytes, CFFI_EMBEDDING_MARK),
-        libpython: elf
-            .libraries
-            .iter()
-            .find_map(|name| Some((name.to_string(), libpython_version(name)?))),
         ..Examined::default()
     };
     for symbol in elf.dynsyms.iter() {
@@ -62,8 +62,8 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
         };
         let global = matches!(symbol.st_bind(), sym::STB_GLOBAL | sym::STB_WEAK);
         if symbol.st_shndx == 0 {
-            if HOOKED_IMPORTS.contains(&name) {
-                examined.hooked_imports.push(name.to_string());
+            if !name.is_empty() {
+                examined.imports.push(name.to_string());
             }
         } else if global && symbol.st_type() == sym::STT_FUNC {
             if let Some(module) = name.strip_prefix("PyInit_") {
@@ -72,21 +72,11 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
             examined.exports.push(name.to_string());
         }
     }
-    examined.exports.sort();
-    examined.exports.dedup();
-    examined.hooked_imports.sort();
+    for names in [&mut examined.exports, &mut examined.imports] {
+        names.sort();
+        names.dedup();
+    }
     Ok(examined)
-}
-
-/// `libpython3.11.so.1.0` → (3, 11).
-pub fn libpython_version(name: &str) -> Option<(u32, u32)> {
-    let rest = name.strip_prefix("libpython")?;
-    let version = rest
-        .split(".so")
-        .next()?
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let (major, minor) = version.split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -98,19 +88,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn libpython_versions_from_names() {
-        assert_eq!(libpython_version("libpython3.11.so.1.0"), Some((3, 11)));
-        assert_eq!(libpython_version("libpython3.8d.so.1.0"), Some((3, 8)));
-        assert_eq!(libpython_version("libpython3.13t.so"), Some((3, 13)));
-        assert_eq!(libpython_version("libc.so.6"), None);
-    }
-
-    #[test]
     fn refuses_what_is_not_elf() {
         assert!(examine(b"#!/bin/sh\n")
             .unwrap_err()
             .to_string()
             .contains("not an ELF"));
         assert!(examine(b"\x7fELF\x02\x01").is_err());
+    }
+
+    #[test]
+    fn reads_a_real_library_in_one_pass() {
+        let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .unwrap();
+        let examined = examine(&std::fs::read(libm).unwrap()).unwrap();
+        assert_eq!(examined.info.soname.as_deref(), Some("libm.so.6"));
+        assert!(examined.exports.iter().any(|e| e == "cexp"));
+        assert!(examined.imports.iter().any(|i| i == "qsort"));
+        assert!(examined.info.needed.iter().any(|n| n == "libc.so.6"));
+        assert!(!examined.is_cffi_embedding());
     }
 }

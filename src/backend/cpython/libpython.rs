@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::Interpreter;
-use crate::fail;
+use crate::backend::Interpreter;
+use crate::{elf, fail};
 
 /// Finds the libpython of `info`, the interpreter of `venv`.
 pub fn find(venv: &Path, info: &Interpreter) -> Result<PathBuf> {
@@ -53,17 +53,20 @@ fn candidates(libdir: &Path, multiarch: Option<&str>, soname: &str) -> Vec<PathB
 /// both name the interpreter's major.minor version.
 fn check_version(path: &Path, info: &Interpreter) -> Result<()> {
     let (major, minor, _) = info.version;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let elf = goblin::elf::Elf::parse(&bytes).map_err(|e| {
+    let not_a_library = |e: anyhow::Error| {
         fail(
-            format!("`{}` is not a shared library: {e}", path.display()),
+            format!("`{}` is not a shared library: {e:#}", path.display()),
             "reinstall the base Python's shared library",
         )
-    })?;
+    };
+    let library = elf::read_file(path)
+        .map_err(not_a_library)?
+        .ok_or_else(|| not_a_library(anyhow::anyhow!("no dynamic section")))?;
+    let soname = library.soname.as_deref();
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let names = [Some(file_name.as_ref()), elf.soname];
+    let names = [Some(file_name.as_ref()), soname];
     for name in names.into_iter().flatten() {
-        match libpython_version(name) {
+        match version_of(name) {
             Some(found) if found == (major, minor) => {}
             found => {
                 let is = found.map_or("no libpython".to_string(), |(a, b)| {
@@ -73,7 +76,7 @@ fn check_version(path: &Path, info: &Interpreter) -> Result<()> {
                     format!(
                         "`{}` (SONAME `{}`) is {is}, but the venv's Python is {}",
                         path.display(),
-                        elf.soname.unwrap_or("none"),
+                        soname.unwrap_or("none"),
                         info.version_text()
                     ),
                     format!(
@@ -89,7 +92,7 @@ fn check_version(path: &Path, info: &Interpreter) -> Result<()> {
 
 /// The major.minor in a name like `libpython3.11.so.1.0` or
 /// `libpython3.13t.so`.
-fn libpython_version(name: &str) -> Option<(u32, u32)> {
+pub fn version_of(name: &str) -> Option<(u32, u32)> {
     let rest = name.strip_prefix("libpython")?;
     let (major, rest) = rest.split_once('.')?;
     let digits = rest
@@ -110,6 +113,7 @@ mod tests {
         let json = serde_json::json!({
             "implementation": "cpython",
             "version": [3, 11, 2],
+            "cache_tag": "cpython-311",
             "soabi": null,
             "stdlib": "/usr/lib/python3.11",
             "include": "/usr/include/python3.11",
@@ -136,11 +140,11 @@ mod tests {
 
     #[test]
     fn reads_major_minor_from_library_names() {
-        assert_eq!(libpython_version("libpython3.11.so.1.0"), Some((3, 11)));
-        assert_eq!(libpython_version("libpython3.13t.so"), Some((3, 13)));
-        assert_eq!(libpython_version("libpython3.9d.so.1.0"), Some((3, 9)));
-        assert_eq!(libpython_version("libpython3.so"), None);
-        assert_eq!(libpython_version("libc.so.6"), None);
+        assert_eq!(version_of("libpython3.11.so.1.0"), Some((3, 11)));
+        assert_eq!(version_of("libpython3.13t.so"), Some((3, 13)));
+        assert_eq!(version_of("libpython3.9d.so.1.0"), Some((3, 9)));
+        assert_eq!(version_of("libpython3.so"), None);
+        assert_eq!(version_of("libc.so.6"), None);
     }
 
     #[test]

@@ -86,7 +86,7 @@ static int configure(PyConfig *config)
         return -1;
     if (append_path(config, EMBEDPACK_APP) != 0
         || append_path(config, EMBEDPACK_STDLIB) != 0
-        || append_path(config, EMBEDPACK_DYNLOAD) != 0)
+        || append_path(config, EMBEDPACK_EXTENSIONS) != 0)
         return -1;
     return 0;
 }

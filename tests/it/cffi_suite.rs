@@ -15,8 +15,7 @@
 //! * CFFI links the `.so` files by path; here they are linked with
 //!   `-L bundle -l<module>`, as a user of a bundle would.
 
-mod support;
-
+use crate::support;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,7 +38,7 @@ fn cffi_dir() -> PathBuf {
 }
 
 /// The bundle that embedpack makes from CFFI's `<name>.py` build script,
-/// built once per test binary (concurrent tests wait for the same build;
+/// built once per run (concurrent tests wait for the same build;
 /// different plugins build in parallel).
 fn bundle(name: &'static str) -> PathBuf {
     type Cells = Mutex<HashMap<&'static str, Arc<OnceLock<PathBuf>>>>;

@@ -2,12 +2,10 @@
 //! another bundle, from C compiled with the script's `set_source()`
 //! arguments — and how it fails without taking the host down.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn ctypes_call(python: &str, bundle: &Path) -> std::process::Output {
     let code = "import ctypes, sys\n\

@@ -5,8 +5,6 @@
 //! the right names; `--host-lib` and `--include-lib` do what they say; a
 //! library found nowhere is an error naming the file that needs it.
 
-mod support;
-
 use embedpack::elf;
 
 use std::collections::BTreeSet;
@@ -14,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// What each expression of the closure plugin answers when it works.
 const CHECKS: &[(&str, &str)] = &[

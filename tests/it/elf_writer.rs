@@ -6,16 +6,14 @@
 //! p_align)`, is unchanged by the same edits again, and comes out byte
 //! for byte the same from the same input.
 
-mod support;
-
 use embedpack::elf;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use crate::support::*;
 use elf::{Edits, PathKind, SearchPath};
-use support::*;
 
 #[derive(Clone, Copy, Debug)]
 struct Linker {

@@ -2,13 +2,11 @@
 //! project and the venv sit, whatever the file times, umask and time
 //! zone; `embedpack verify` accepts them and names every tampered file.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// A second venv made separately with the same pins, by another
 /// installer: uv, whose `INSTALLER` and `RECORD` differ from pip's.

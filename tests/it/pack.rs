@@ -3,13 +3,11 @@
 //! `ffibuilder.compile()` — bundled without being compiled again; and
 //! `embedpack inspect` on known inputs.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 const PYENV: &str = "/root/.pyenv/versions";
 

@@ -1,8 +1,6 @@
 //! What the integration tests share: the test venv made by tests/run.sh,
-//! the embedpack binary, bundles built once per test binary, compiled
+//! the embedpack binary, bundles built once per run, compiled
 //! host programs, and bare chroot roots.
-
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -75,7 +73,7 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// The sentinel test plugin (tests/fixtures/sentinel), built once per
-/// test binary from the shared venv.  Tests copy it before changing it.
+/// run from the shared venv.  Tests copy it before changing it.
 pub fn sentinel_bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
@@ -107,7 +105,7 @@ pub fn sentinel_command(venv: &Path, out: &Path) -> Command {
 }
 
 /// Compiles tests/hosts/<name>.c (with `extra` arguments) into target/tmp.
-/// Each call gets a file of its own: tests of one binary run in parallel.
+/// Each call gets a file of its own: tests run in parallel.
 pub fn host(name: &str, extra: &[&str]) -> PathBuf {
     static BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let count = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -145,7 +143,7 @@ pub fn linked_host(dir: &Path, source: &str, bundle: &Path, library: &str) -> Pa
     main
 }
 
-/// The dlopen(RTLD_LOCAL) host, compiled once per test binary.
+/// The dlopen(RTLD_LOCAL) host, compiled once per run.
 pub fn run_plugin_host() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| host("run_plugin", &[]))

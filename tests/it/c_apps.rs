@@ -3,13 +3,11 @@
 //! real sqlite3 shell loads a Python SQL function; several bundles share
 //! one process, and those that cannot say why.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// Warnings a C application's build commonly turns into errors.
 const STRICT: &[&str] = &["-Wall", "-Wextra", "-Werror"];

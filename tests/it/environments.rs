@@ -5,12 +5,10 @@
 //! as their sources.  tests/run.sh makes each venv once (see
 //! `support::named_venv`); these tests only read them.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::*;
+use crate::support::*;
 
 /// What every sentinel bundle must answer 1 to: nothing from outside got
 /// in, and markupsafe's C extension loaded from the bundle.

@@ -28,13 +28,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `testing/embedding` of CFFI's extracted source distribution.
 fn cffi_dir() -> PathBuf {
-    let dir = support::repo().join("target/test-env/cffi-src/testing/embedding");
-    assert!(
-        dir.join("test_basic.py").is_file(),
-        "CFFI's embedding tests `{}` are missing: run the tests with `bash tests/run.sh`",
-        dir.display()
-    );
-    dir
+    support::test_env("cffi-src/testing/embedding", "test_basic.py")
 }
 
 /// The bundle that embedpack makes from CFFI's `<name>.py` build script,

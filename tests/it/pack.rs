@@ -150,7 +150,7 @@ fn lld_linked_library_and_a_second_bundle_in_one_process() {
     let out = dir.join("hello");
     let output = pack(&library, &out, Some(&repo().join("examples/hello/app")));
     assert!(output.status.success(), "{}", stderr(&output));
-    let host = host("two_plugins", &[]);
+    let host = two_plugins_host();
     let output = run_ok(
         Command::new(host)
             .current_dir("/")

@@ -61,7 +61,7 @@ fn two_bundles_in_one_process() {
             .arg("-o")
             .arg(&hello),
     );
-    let host = host("two_plugins", &[]);
+    let host = two_plugins_host();
     let output = run_ok(
         Command::new(host)
             .arg(hello.join("libhello.so"))

@@ -112,22 +112,23 @@ fn uv_venv_without_pip_runs_in_a_bare_chroot() {
     assert_answers_one_in_a_bare_chroot(&bundle, "chroot-uv", &STARTS);
 }
 
-/// Debian links /usr/bin/python3.11 statically and ships libpython in
-/// /usr/lib/x86_64-linux-gnu; the bundle must carry that one, which is
-/// the same build as Debian's interpreter (its `sys.version`), not
-/// pyenv's libpython3.11 of another micro version.
+/// Debian links its python3.11 statically and ships libpython in the
+/// multiarch folder (its `LIBDIR`, /usr/lib/x86_64-linux-gnu); the bundle
+/// must carry that one, which is the same build as Debian's interpreter
+/// (its `sys.version`), not pyenv's libpython3.11 of another micro version.
 #[test]
 fn debian_python_venv_carries_its_multiarch_libpython_and_runs_in_a_bare_chroot() {
-    let debian = run_ok(Command::new("/usr/bin/python3.11").args([
+    let debian = run_ok(Command::new(&debian_python().path).args([
         "-I",
         "-c",
         "import sys; print(repr(sys.version), end='')",
     ]));
     let version = stdout(&debian);
+    let libpython = debian_python().libpython().display().to_string();
     let (bundle, output) = build(&named_venv("debian"), "env-debian");
     assert!(
-        stderr(&output).contains("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"),
-        "{}",
+        stderr(&output).contains(&libpython),
+        "`{libpython}` not in:\n{}",
         stderr(&output)
     );
     assert!(bundle.join("lib/libpython3.11.so.1.0").is_file());

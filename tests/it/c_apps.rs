@@ -3,27 +3,14 @@
 //! real sqlite3 shell loads a Python SQL function; several bundles share
 //! one process, and those that cannot say why.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// Warnings a C application's build commonly turns into errors.
 const STRICT: &[&str] = &["-Wall", "-Wextra", "-Werror"];
-
-/// A venv made by tests/run.sh beside the main test venv.
-fn test_venv(name: &str) -> PathBuf {
-    let venv = repo().join("target/test-env").join(name);
-    assert!(
-        venv.join(".ready").is_file(),
-        "the test venv `{}` is missing: run the tests with `bash tests/run.sh`",
-        venv.display()
-    );
-    venv
-}
 
 fn build(script: &str, venv: &Path, app: Option<&str>, out: &Path) {
     build_with(script, venv, app, out, &[]);
@@ -54,7 +41,7 @@ fn hello_bundle() -> &'static Path {
         let built = dir.join("built/hello");
         build(
             "examples/hello/build_hello.py",
-            &test_venv("venv-second"),
+            &named_venv("venv-second"),
             Some("examples/hello/app"),
             &built,
         );
@@ -332,7 +319,7 @@ fn bundles_from_two_venvs_share_one_python_and_report_a_version_clash() {
     let sentinel = sentinel_bundle();
     let hello_site = hello.join("site-packages");
     let sentinel_site = sentinel.join("site-packages");
-    let host = host("two_plugins", &[]);
+    let host = two_plugins_host();
     // hello (second venv) starts Python; sentinel (first venv) joins it.
     let output = run_ok(
         Command::new(host)
@@ -393,7 +380,7 @@ fn bundles_from_two_venvs_share_one_python_and_report_a_version_clash() {
 
 #[test]
 fn bundle_for_another_python_says_so_and_spares_the_host() {
-    let python312 = test_venv("venv-py312");
+    let python312 = named_venv("venv-py312");
     let dir = workdir("c-apps-other-python");
     let hello312 = dir.join("hello312");
     build(
@@ -412,7 +399,7 @@ fn bundle_for_another_python_says_so_and_spares_the_host() {
     // Both loaded before either starts: the 3.11 bundle is bound to its
     // own libpython while 3.12 runs.
     let output = run_ok(
-        Command::new(host("two_plugins", &[]))
+        Command::new(two_plugins_host())
             .arg(hello312.join("libhello.so"))
             .arg(sentinel.join("libsentinel.so"))
             .arg("6*7"),

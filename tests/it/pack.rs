@@ -3,19 +3,15 @@
 //! `ffibuilder.compile()` — bundled without being compiled again; and
 //! `embedpack inspect` on known inputs.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::*;
-
-const PYENV: &str = "/root/.pyenv/versions";
+use crate::support::*;
 
 /// Writes the C source CFFI generates for `tests/fixtures/<fixture>`'s
 /// build script (as `<module>.c`) into `dir`, with the venv's Python.
-fn emit_c(fixture: &str, script: &str, dir: &Path, python: &Path) -> PathBuf {
+fn emit_c(fixture: &str, script: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let code = "import sys, runpy\n\
                 ns = runpy.run_path(sys.argv[1])\n\
@@ -23,7 +19,7 @@ fn emit_c(fixture: &str, script: &str, dir: &Path, python: &Path) -> PathBuf {
                 ffi.emit_c_code(sys.argv[2])\n";
     let c = dir.join("plugin.c");
     run_ok(
-        Command::new(python)
+        Command::new(venv().join("bin/python"))
             .args(["-c", code])
             .arg(repo().join("tests/fixtures").join(fixture).join(script))
             .arg(&c),
@@ -32,28 +28,42 @@ fn emit_c(fixture: &str, script: &str, dir: &Path, python: &Path) -> PathBuf {
 }
 
 /// `gcc -shared -fPIC plugin.c -lpython3.X`, CFFI's documented recipe,
-/// with `linker` (`bfd` or `lld`) and the given pyenv Python's headers.
-fn hand_build(c: &Path, out: &Path, linker: &str, python: &str) -> PathBuf {
-    let prefix = Path::new(PYENV).join(python);
-    let short = python.rsplitn(2, '.').last().unwrap().to_string();
+/// with `linker` (`bfd` or `lld`) and the headers and libpython of `python`.
+fn hand_build(c: &Path, out: &Path, linker: &str, python: &Python) -> PathBuf {
     run_ok(
         Command::new("gcc")
             .args(["-shared", "-fPIC", "-O2"])
             .arg(format!("-fuse-ld={linker}"))
-            .arg(format!(
-                "-I{}",
-                prefix
-                    .join("include")
-                    .join(format!("python{short}"))
-                    .display()
-            ))
+            .arg(format!("-I{}", python.include.display()))
             .arg(c)
             .arg("-o")
             .arg(out)
-            .arg(format!("-L{}", prefix.join("lib").display()))
-            .arg(format!("-lpython{short}")),
+            .arg(format!("-L{}", python.libdir.display()))
+            .arg(format!("-lpython{}", python.ldversion)),
     );
     out.to_path_buf()
+}
+
+/// The sentinel plugin's C source, emitted once.
+fn sentinel_c() -> &'static Path {
+    static C: OnceLock<PathBuf> = OnceLock::new();
+    C.get_or_init(|| {
+        emit_c(
+            "sentinel",
+            "build_sentinel.py",
+            &workdir("pack-sentinel-src"),
+        )
+    })
+}
+
+/// The sentinel plugin compiled by hand with GNU ld for the venv's Python
+/// (`EMBEDPACK_TEST_PYTHON`), once; never changed.
+fn hand_built_sentinel() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let out = workdir("pack-sentinel-library").join("libsentinel.so");
+        hand_build(sentinel_c(), &out, "bfd", python())
+    })
 }
 
 fn pack(library: &Path, out: &Path, app: Option<&Path>) -> std::process::Output {
@@ -72,21 +82,13 @@ fn pack(library: &Path, out: &Path, app: Option<&Path>) -> std::process::Output 
     command.output().unwrap()
 }
 
-/// The sentinel plugin, compiled by hand with GNU ld and packed once.
+/// The hand-built sentinel plugin, packed once.
 fn packed_sentinel() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
-        let dir = workdir("pack-sentinel");
-        let c = emit_c(
-            "sentinel",
-            "build_sentinel.py",
-            &dir.join("src"),
-            &venv().join("bin/python"),
-        );
-        let library = hand_build(&c, &dir.join("libsentinel.so"), "bfd", "3.11.7");
-        let out = dir.join("bundle");
+        let out = workdir("pack-sentinel").join("bundle");
         let output = pack(
-            &library,
+            hand_built_sentinel(),
             &out,
             Some(&repo().join("tests/fixtures/sentinel/app")),
         );
@@ -142,17 +144,12 @@ fn packed_library_linked_at_build_time() {
 #[test]
 fn lld_linked_library_and_a_second_bundle_in_one_process() {
     let dir = workdir("pack-lld");
-    let c = emit_c(
-        "../../examples/hello",
-        "build_hello.py",
-        &dir.join("src"),
-        &venv().join("bin/python"),
-    );
-    let library = hand_build(&c, &dir.join("libhello.so"), "lld", "3.11.7");
+    let c = emit_c("../../examples/hello", "build_hello.py", &dir.join("src"));
+    let library = hand_build(&c, &dir.join("libhello.so"), "lld", python());
     let out = dir.join("hello");
     let output = pack(&library, &out, Some(&repo().join("examples/hello/app")));
     assert!(output.status.success(), "{}", stderr(&output));
-    let host = host("two_plugins", &[]);
+    let host = two_plugins_host();
     let output = run_ok(
         Command::new(host)
             .current_dir("/")
@@ -239,13 +236,12 @@ fn pack_refuses_what_it_cannot_bundle() {
         "is not a CFFI embedding library",
     );
 
-    let c = emit_c(
-        "sentinel",
-        "build_sentinel.py",
-        &dir.join("src"),
-        &venv().join("bin/python"),
+    let for_312 = hand_build(
+        sentinel_c(),
+        &dir.join("libsentinel.so"),
+        "bfd",
+        newest_cpython(3, 12),
     );
-    let for_312 = hand_build(&c, &dir.join("libsentinel.so"), "bfd", &newest("3.12"));
     let output = pack(&for_312, &dir.join("d"), None);
     assert_refused(&output, "was built for Python 3.12");
     assert!(
@@ -258,29 +254,9 @@ fn pack_refuses_what_it_cannot_bundle() {
     }
 }
 
-/// The newest pyenv version `X.Y.Z` of `minor` (`3.12`).
-fn newest(minor: &str) -> String {
-    let mut found: Vec<String> = std::fs::read_dir(PYENV)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("{minor}.")))
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .unwrap_or_else(|| panic!("no pyenv Python {minor} in {PYENV}"))
-}
-
 #[test]
 fn inspect_explains_which_libpython_a_plain_library_would_get() {
-    let dir = workdir("inspect-plain");
-    let c = emit_c(
-        "sentinel",
-        "build_sentinel.py",
-        &dir.join("src"),
-        &venv().join("bin/python"),
-    );
-    let library = hand_build(&c, &dir.join("libsentinel.so"), "bfd", "3.11.7");
+    let library = hand_built_sentinel();
     let output = run_ok(
         embedpack()
             .arg("inspect")
@@ -296,7 +272,10 @@ fn inspect_explains_which_libpython_a_plain_library_would_get() {
         "CFFI embedding library: yes, module `sentinel`",
         "exports:  PyInit_sentinel, evaluate",
         "the loader would load `/lib/x86_64-linux-gnu/libpython3.11.so.1.0` for it here",
-        "warning: the venv's Python uses `/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0`",
+        &format!(
+            "warning: the venv's Python uses `{}`",
+            python().libpython().display()
+        ),
     ] {
         assert!(text.contains(expected), "`{expected}` not in:\n{text}");
     }
@@ -347,7 +326,10 @@ fn inspect_a_packed_library_and_its_bundle() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["kind"], "bundle");
     assert_eq!(json["module"], "sentinel");
-    assert_eq!(json["python"]["version"], "3.11.7");
+    assert_eq!(
+        json["python"]["version"],
+        python().version_string().as_str()
+    );
     let dists = json["distributions"].to_string().to_lowercase();
     assert!(
         dists.contains("markupsafe") && dists.contains("cffi"),

@@ -1,12 +1,10 @@
 //! `embedpack build` on bad input: one clear error with a hint, a non-zero
 //! exit, and nothing written; and what a good build leaves out.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 fn build(script: impl AsRef<std::ffi::OsStr>, out: &Path, extra: &[&str]) -> Output {
     embedpack()

@@ -5,8 +5,6 @@
 //! the right names; `--host-lib` and `--include-lib` do what they say; a
 //! library found nowhere is an error naming the file that needs it.
 
-mod support;
-
 use embedpack::elf;
 
 use std::collections::BTreeSet;
@@ -14,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use support::*;
+use crate::support::*;
 
 /// What each expression of the closure plugin answers when it works.
 const CHECKS: &[(&str, &str)] = &[
@@ -34,16 +32,6 @@ fn expected_output() -> String {
         .collect()
 }
 
-fn closure_venv() -> PathBuf {
-    let venv = repo().join("target/test-env/venv-closure");
-    assert!(
-        venv.join(".ready").is_file(),
-        "the test venv `{}` is missing: run the tests with `bash tests/run.sh`",
-        venv.display()
-    );
-    venv
-}
-
 fn fixture(path: &str) -> PathBuf {
     repo().join("tests/fixtures").join(path)
 }
@@ -58,7 +46,7 @@ fn closure_bundle() -> &'static Path {
                 .arg("build")
                 .arg(fixture("closure/build_closure.py"))
                 .arg("--venv")
-                .arg(closure_venv())
+                .arg(named_venv("venv-closure"))
                 .arg("--app")
                 .arg(fixture("closure/app"))
                 .arg("-o")
@@ -473,10 +461,8 @@ fn same_soname_from_two_places_is_vendored_twice() {
         .filter(|n| n.starts_with("libdep-"))
         .collect();
     assert_eq!(deps.len(), 2, "{deps:?}");
-    let loader = workdir("closure-two-places-loader").join("load");
-    cc(&loader, &[fixture("elf/load.c")], &["-ldl"]);
     let output = run_ok(
-        Command::new(&loader)
+        Command::new(elf_loader())
             .arg(bundle.join("app/one/libuser.so"))
             .arg("user_value")
             .arg(bundle.join("app/two/libuser.so"))

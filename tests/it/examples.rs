@@ -1,10 +1,8 @@
 //! The examples run as the README says they do.
 
-mod support;
-
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 fn hello_example_prints_42_and_95() {

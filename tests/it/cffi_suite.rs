@@ -14,8 +14,9 @@
 //!   program runs from `/` with none of these variables set.
 //! * CFFI links the `.so` files by path; here they are linked with
 //!   `-L bundle -l<module>`, as a user of a bundle would.
-
-mod support;
+//!
+//! test_performance.py's programs only time calls: they are a benchmark,
+//! tests/bench/cffi_perf.sh, not tests.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,22 +25,18 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support;
+
 /// How long one run of a test program may take before it counts as hung.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `testing/embedding` of CFFI's extracted source distribution.
 fn cffi_dir() -> PathBuf {
-    let dir = support::repo().join("target/test-env/cffi-src/testing/embedding");
-    assert!(
-        dir.join("test_basic.py").is_file(),
-        "CFFI's embedding tests `{}` are missing: run the tests with `bash tests/run.sh`",
-        dir.display()
-    );
-    dir
+    support::test_env("cffi-src/testing/embedding", "test_basic.py")
 }
 
 /// The bundle that embedpack makes from CFFI's `<name>.py` build script,
-/// built once per test binary (concurrent tests wait for the same build;
+/// built once per run (concurrent tests wait for the same build;
 /// different plugins build in parallel).
 fn bundle(name: &'static str) -> PathBuf {
     type Cells = Mutex<HashMap<&'static str, Arc<OnceLock<PathBuf>>>>;
@@ -453,66 +450,4 @@ fn cffi_recursive() {
         "preparing REC\nsome_callback(400)\nadding 400 and 9\n<<< 409 >>>\n\
          adding 40 and 2\nadding 100 and -5\ngot: 42 95\n",
     );
-}
-
-// ---------------------------------------------------------------------
-// test_performance.py: CFFI only prints the timings; here each run must
-// print one sane "time per call" line per measuring thread.  Each run
-// measures for about 2.5 seconds.
-
-fn perf(test: &str, threads: Option<&str>) {
-    let defines: Vec<(&str, &str)> = threads
-        .map(|n| ("PTEST_USE_THREAD", n))
-        .into_iter()
-        .collect();
-    let exe = compile(test, "perf-test", &["perf"], threads.is_some(), &defines);
-    let run = execute(&exe);
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    let expected: usize = threads.map_or(1, |n| n.parse().unwrap());
-    assert_eq!(
-        lines.len(),
-        expected,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
-    for line in lines {
-        let time = line
-            .strip_prefix("time per call: ")
-            .and_then(|t| t.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("unexpected line {line:?}; stderr:\n{}", run.stderr));
-        // add1 really ran in Python: not free, and far below a second.
-        assert!(time > 0.0 && time < 1e-2, "{line}");
-    }
-    assert_quiet(&run);
-}
-
-/// test_performance.py `test_perf_single_threaded`.
-#[test]
-fn cffi_perf_single_threaded() {
-    perf("test_perf_single_threaded", None);
-}
-
-/// test_performance.py `test_perf_in_1_thread`.
-#[test]
-fn cffi_perf_in_1_thread() {
-    perf("test_perf_in_1_thread", Some("1"));
-}
-
-/// test_performance.py `test_perf_in_2_threads`.
-#[test]
-fn cffi_perf_in_2_threads() {
-    perf("test_perf_in_2_threads", Some("2"));
-}
-
-/// test_performance.py `test_perf_in_4_threads`.
-#[test]
-fn cffi_perf_in_4_threads() {
-    perf("test_perf_in_4_threads", Some("4"));
-}
-
-/// test_performance.py `test_perf_in_8_threads`.
-#[test]
-fn cffi_perf_in_8_threads() {
-    perf("test_perf_in_8_threads", Some("8"));
 }

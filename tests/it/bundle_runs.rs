@@ -3,12 +3,10 @@
 //! bare machine, under hostile PYTHON* variables, from many threads, and
 //! whether the host dlopen()s it or was linked to it.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 /// Hostile variables: if any of them reached the interpreter, the plugin
 /// would import the trap files or fail `checks.isolated()`.

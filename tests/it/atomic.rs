@@ -2,13 +2,11 @@
 //! was — a full disk, Ctrl-C, `kill -9` — and the next run removes what
 //! the interrupted one left behind.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 fn build_command(out: &Path, extra: &[&str]) -> Command {
     let mut command = sentinel_command(&venv(), out);

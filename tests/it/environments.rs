@@ -5,12 +5,10 @@
 //! as their sources.  tests/run.sh makes each venv once (see
 //! `support::named_venv`); these tests only read them.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::*;
+use crate::support::*;
 
 /// What every sentinel bundle must answer 1 to: nothing from outside got
 /// in, and markupsafe's C extension loaded from the bundle.
@@ -75,10 +73,11 @@ fn manifest(bundle: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap()
 }
 
+/// The shared sentinel bundle is built from the main test venv, made by
+/// `python -m venv`.
 #[test]
 fn python_m_venv_on_pyenv() {
-    let (bundle, _) = build(&venv(), "env-venv");
-    assert_answers_one(&bundle, &STARTS);
+    assert_answers_one(sentinel_bundle(), &STARTS);
 }
 
 #[test]
@@ -113,22 +112,23 @@ fn uv_venv_without_pip_runs_in_a_bare_chroot() {
     assert_answers_one_in_a_bare_chroot(&bundle, "chroot-uv", &STARTS);
 }
 
-/// Debian links /usr/bin/python3.11 statically and ships libpython in
-/// /usr/lib/x86_64-linux-gnu; the bundle must carry that one, which is
-/// the same build as Debian's interpreter (its `sys.version`), not
-/// pyenv's libpython3.11 of another micro version.
+/// Debian links its python3.11 statically and ships libpython in the
+/// multiarch folder (its `LIBDIR`, /usr/lib/x86_64-linux-gnu); the bundle
+/// must carry that one, which is the same build as Debian's interpreter
+/// (its `sys.version`), not pyenv's libpython3.11 of another micro version.
 #[test]
 fn debian_python_venv_carries_its_multiarch_libpython_and_runs_in_a_bare_chroot() {
-    let debian = run_ok(Command::new("/usr/bin/python3.11").args([
+    let debian = run_ok(Command::new(&debian_python().path).args([
         "-I",
         "-c",
         "import sys; print(repr(sys.version), end='')",
     ]));
     let version = stdout(&debian);
+    let libpython = debian_python().libpython().display().to_string();
     let (bundle, output) = build(&named_venv("debian"), "env-debian");
     assert!(
-        stderr(&output).contains("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"),
-        "{}",
+        stderr(&output).contains(&libpython),
+        "`{libpython}` not in:\n{}",
         stderr(&output)
     );
     assert!(bundle.join("lib/libpython3.11.so.1.0").is_file());

@@ -2,14 +2,12 @@
 //! another bundle, from C compiled with the script's `set_source()`
 //! arguments — and how it fails without taking the host down.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
-fn ctypes_call(python: &str, bundle: &Path) -> std::process::Output {
+fn ctypes_call(python: &Python, bundle: &Path) -> std::process::Output {
     let code = "import ctypes, sys\n\
                 lib = ctypes.CDLL(sys.argv[1])\n\
                 lib.evaluate.argtypes = [ctypes.c_char_p]\n\
@@ -17,7 +15,7 @@ fn ctypes_call(python: &str, bundle: &Path) -> std::process::Output {
                 print(lib.evaluate(b'checks.inside(sys.modules[\"sentinel_app\"].__file__)'))\n\
                 print(sys.path[-1] == sys.argv[2])\n";
     run_ok(
-        Command::new(python)
+        Command::new(&python.path)
             .args(["-I", "-c", code])
             .arg(bundle.join("libsentinel.so"))
             .arg(bundle.join("site-packages")),
@@ -26,7 +24,7 @@ fn ctypes_call(python: &str, bundle: &Path) -> std::process::Output {
 
 #[test]
 fn python_process_loads_the_bundle_with_ctypes() {
-    let output = ctypes_call("python3", sentinel_bundle());
+    let output = ctypes_call(python(), sentinel_bundle());
     assert_eq!(
         stdout(&output),
         "42\n1\nTrue\n",
@@ -39,7 +37,7 @@ fn python_process_loads_the_bundle_with_ctypes() {
 fn debian_python_process_loads_a_pyenv_bundle() {
     // Same major.minor, another build: the bundle's paths are appended to
     // the running interpreter's.
-    let output = ctypes_call("/usr/bin/python3.11", sentinel_bundle());
+    let output = ctypes_call(debian_python(), sentinel_bundle());
     assert_eq!(
         stdout(&output),
         "42\n1\nTrue\n",
@@ -63,7 +61,7 @@ fn two_bundles_in_one_process() {
             .arg("-o")
             .arg(&hello),
     );
-    let host = host("two_plugins", &[]);
+    let host = two_plugins_host();
     let output = run_ok(
         Command::new(host)
             .arg(hello.join("libhello.so"))

@@ -1,0 +1,63 @@
+//! What the integration tests share: what tests/run.sh prepared (the test
+//! venvs, in `prepared`) and the interpreters it hands in (`python`); what
+//! several modules build once per run (`built`: the sentinel bundle, the C
+//! hosts); bare chroot roots (`chroot`); and running commands.
+
+mod built;
+mod chroot;
+mod prepared;
+mod python;
+
+pub use built::*;
+pub use chroot::*;
+pub use prepared::*;
+pub use python::*;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's top folder.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh folder for one test under cargo's target/tmp.
+pub fn workdir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn embedpack() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_embedpack"))
+}
+
+/// Runs a command and returns its output, failing the test with both
+/// streams when it does not exit 0.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Copies a directory tree, keeping modes (cp -a).
+pub fn copy_tree(from: &Path, to: &Path) {
+    run_ok(Command::new("cp").arg("-a").arg(from).arg(to));
+}

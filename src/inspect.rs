@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::bundle::{Distribution, Manifest, PythonInfo};
 use crate::elf;
-use crate::link::search::{self, System};
+use crate::loader::{self, Requester, System};
 use crate::{backend, fail, resolve};
 
 #[derive(Debug, Serialize)]
@@ -153,24 +153,17 @@ fn loader_pick(path: &Path, info: &elf::ElfInfo, needed: &str) -> Option<PathBuf
         .parent()
         .map(|d| std::path::absolute(d).unwrap_or(d.to_path_buf()))
         .unwrap_or_default();
-    let own = |value: &Option<String>| -> Vec<PathBuf> {
-        value
-            .iter()
-            .flat_map(|v| search::expand(v, &dir, None))
-            .filter_map(|d| d.host)
-            .collect()
+    let requester = Requester {
+        rpath: info.rpath.as_deref(),
+        runpath: info.runpath.as_deref(),
+        host_dir: Some(&dir),
+        bundle_dir: None,
     };
-    let system = System::from_host();
-    let mut dirs = Vec::new();
-    if info.runpath.is_none() {
-        dirs.extend(own(&info.rpath));
-    }
-    dirs.extend(system.ld_library_path.iter().cloned());
-    dirs.extend(own(&info.runpath));
-    dirs.extend(system.dirs.iter().cloned());
-    dirs.into_iter()
+    loader::search_order(&requester, &[], Some(&System::from_host()))
+        .into_iter()
+        .filter_map(|d| d.host)
         .map(|d| d.join(needed))
-        .find(|p| search::is_loadable(p))
+        .find(|p| loader::is_loadable(p))
 }
 
 /// The libpython of the venv given or in `$VIRTUAL_ENV`; none when there

@@ -15,6 +15,7 @@
 pub mod build;
 pub mod collect;
 pub mod link;
+pub mod loader;
 pub mod resolve;
 pub mod verify;
 pub mod write;
@@ -26,6 +27,8 @@ mod commands;
 pub mod elf;
 mod error;
 pub mod inspect;
+mod options;
+pub mod plan;
 
 pub use commands::run;
 pub use error::{fail, report, Hint};

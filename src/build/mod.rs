@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::fail;
+use crate::plan::Source;
 use crate::resolve::Environment;
 
 const HARNESS: &str = include_str!("harness.py");
@@ -48,24 +49,24 @@ pub struct Keywords {
     pub extra_objects: Vec<PathBuf>,
 }
 
-/// A compiled plugin, waiting in a temporary directory to be bundled.
+/// A plugin to bundle: compiled (its bytes), or compiled elsewhere (that
+/// file, with the edits that install the bootstrap).
 pub struct Plugin {
     /// `<module>`: the last dotted component of the `set_source` name.
     pub module: String,
     pub layout: Layout,
-    pub library: PathBuf,
+    pub library: Source,
     /// `include/<module>.h`; none for a packed library, whose C
     /// declarations embedpack does not know.
     pub header: Option<String>,
-    /// A packed plugin's bootstrap library: (its path in the bundle, the
-    /// compiled file).
-    pub bootstrap: Option<(PathBuf, PathBuf)>,
+    /// A packed plugin's bootstrap library: (its path in the bundle, its
+    /// bytes).
+    pub bootstrap: Option<(PathBuf, Vec<u8>)>,
     /// Where the plugin's own libraries were found at link time
     /// (`set_source(library_dirs=)`, absolute).
     pub library_dirs: Vec<PathBuf>,
     /// The compiler that built it, as `cc --version` names itself.
     pub compiler: String,
-    _workdir: tempfile::TempDir,
 }
 
 pub use pack::pack;
@@ -126,8 +127,7 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
             .collect(),
         module,
         layout,
-        library,
-        _workdir: workdir,
+        library: Source::Bytes(read(&library)?),
     })
 }
 
@@ -193,6 +193,12 @@ fn run_script(
     )
     .context("cannot rename the generated C source")?;
     Ok(declared)
+}
+
+/// The bytes of a file compiled into the work directory, which goes
+/// away when the build returns.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
 /// `<module>`: the last dotted component of the `set_source` name.

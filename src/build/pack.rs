@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::{compile, Plugin};
+use super::{compile, read, Plugin};
 use crate::bundle::Layout;
 use crate::cli::Log;
-use crate::elf::{examine, patch, Edits, PathKind, SearchPath};
+use crate::elf::{examine, Edits, PathKind, SearchPath};
 use crate::fail;
+use crate::plan::Source;
 use crate::resolve::Environment;
 
 /// Prepares the library at `input` as the plugin of a bundle for `env`.
@@ -112,20 +113,17 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
             .zip(hooks.iter().cloned())
             .collect(),
     };
-    let patched = patch(&bytes, &edits)
-        .with_context(|| format!("cannot install the bootstrap into `{}`", input.display()))?;
-    let library = workdir.path().join(&name);
-    std::fs::write(&library, patched)
-        .with_context(|| format!("cannot write `{}`", library.display()))?;
     Ok(Plugin {
         module,
-        bootstrap: Some((layout.libdir.join(&bootstrap_name), bootstrap)),
+        bootstrap: Some((layout.libdir.join(&bootstrap_name), read(&bootstrap)?)),
         layout,
-        library,
+        library: Source::Patched {
+            base: Box::new(Source::File(input.to_path_buf())),
+            edits,
+        },
         header: None,
         library_dirs: Vec::new(),
         compiler: compile::compiler_version()?,
-        _workdir: workdir,
     })
 }
 

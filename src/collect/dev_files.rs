@@ -18,7 +18,7 @@ pub fn collect(files: &mut Files, layout: &Layout, module: &str, python: &str) {
         (&layout.pkgconfig, PKGCONFIG_TEMPLATE),
         (&layout.cmake_config, CMAKE_TEMPLATE),
     ] {
-        files.add_text(dest, fill(template, dest, layout, module, python));
+        files.add_text(dest, &fill(template, dest, layout, module, python));
     }
 }
 

@@ -29,7 +29,7 @@ pub fn normalize(files: &mut Files, site: &Path) -> Result<()> {
         .filter(|e| in_dist_info(&e.dest).as_deref() == Some("RECORD"))
         .filter_map(|e| match &e.source {
             Source::File(path) => Some((e.dest.clone(), path.clone())),
-            Source::Text(_) => None,
+            _ => None,
         })
         .collect();
     for (dest, source) in records {
@@ -43,7 +43,7 @@ pub fn normalize(files: &mut Files, site: &Path) -> Result<()> {
             })
             .map(|line| format!("{line}\n"))
             .collect();
-        files.add_text(&dest, kept);
+        files.add_text(&dest, &kept);
     }
     Ok(())
 }

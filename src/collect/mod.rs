@@ -10,7 +10,7 @@ mod dist_info;
 mod site;
 mod stdlib;
 
-pub use bytecode::compile as compile_bytecode;
+pub use bytecode::add as add_bytecode;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -19,31 +19,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::build::Plugin;
+pub use crate::plan::{human_size, Entry, Plan, Source};
 use crate::resolve::Environment;
-
-/// Where one file of the bundle comes from.
-#[derive(Debug)]
-pub enum Source {
-    File(PathBuf),
-    Text(String),
-}
-
-/// One file of the bundle.
-#[derive(Debug)]
-pub struct Entry {
-    /// The path inside the bundle.
-    pub dest: PathBuf,
-    pub source: Source,
-    /// 0o755 or 0o644.
-    pub mode: u32,
-    pub size: u64,
-}
-
-/// Every file of the bundle, sorted by destination.
-#[derive(Debug, Default)]
-pub struct Plan {
-    pub entries: Vec<Entry>,
-}
 
 /// What the user asked to keep or leave out.
 pub struct Options {
@@ -57,13 +34,13 @@ pub struct Options {
 pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Plan> {
     let layout = &plugin.layout;
     let mut files = Files::default();
-    files.add_file(&layout.plugin, &plugin.library)?;
+    files.add(&layout.plugin, plugin.library.clone(), 0o755)?;
     if let Some(header) = &plugin.header {
-        files.add_text(&layout.header, header.clone());
+        files.add_text(&layout.header, header);
         dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
     }
-    if let Some((dest, source)) = &plugin.bootstrap {
-        files.add_file(dest, source)?;
+    if let Some((dest, bytes)) = &plugin.bootstrap {
+        files.add(dest, Source::Bytes(bytes.clone()), 0o755)?;
     }
     files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
     let stdlib = env.backend.stdlib(&env.info, &layout.home);
@@ -75,7 +52,7 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     site::collect(&mut files, env, layout, &selection)?;
     dist_info::normalize(&mut files, &layout.site)?;
     app::collect(&mut files, layout, &options.apps)?;
-    Ok(files.into_plan())
+    Ok(files.into_plan(&env.python))
 }
 
 /// The plan under construction; a later entry for the same destination
@@ -103,13 +80,34 @@ impl Files {
         Ok(())
     }
 
-    pub fn add_text(&mut self, dest: &Path, text: String) {
+    pub fn add_text(&mut self, dest: &Path, text: &str) {
         self.insert(Entry {
             dest: dest.to_path_buf(),
             size: text.len() as u64,
-            source: Source::Text(text),
+            source: Source::text(text),
             mode: 0o644,
         });
+    }
+
+    /// Adds `source` at `dest` with `mode`: for bytes made while
+    /// planning, and for the plugin, whatever it is made from.
+    pub fn add(&mut self, dest: &Path, source: Source, mode: u32) -> Result<()> {
+        let size = match &source {
+            Source::Bytes(bytes) => bytes.len() as u64,
+            other => {
+                let path = other.file().context("a plan entry without a source")?;
+                std::fs::metadata(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?
+                    .len()
+            }
+        };
+        self.insert(Entry {
+            dest: dest.to_path_buf(),
+            source,
+            mode,
+            size,
+        });
+        Ok(())
     }
 
     pub fn contains(&self, dest: &Path) -> bool {
@@ -129,21 +127,10 @@ impl Files {
         self.entries.insert(entry.dest.clone(), entry);
     }
 
-    fn into_plan(self) -> Plan {
+    fn into_plan(self, python: &Path) -> Plan {
         Plan {
             entries: self.entries.into_values().collect(),
-        }
-    }
-}
-
-impl From<Plan> for Files {
-    fn from(plan: Plan) -> Files {
-        Files {
-            entries: plan
-                .entries
-                .into_iter()
-                .map(|e| (e.dest.clone(), e))
-                .collect(),
+            python: python.to_path_buf(),
         }
     }
 }
@@ -184,84 +171,4 @@ pub fn is_noise_dir(name: &str) -> bool {
 /// compiled reproducibly, never taken from a build machine's cache.
 pub fn is_noise_file(name: &str) -> bool {
     name.ends_with(".pyc") || name.ends_with(".pyo")
-}
-
-impl Plan {
-    /// The distributions under `site`, from their `<name>-<version>.dist-info`
-    /// folders.
-    pub fn distributions(&self, site: &Path) -> Vec<(String, String)> {
-        let mut found: Vec<(String, String)> = self
-            .entries
-            .iter()
-            .filter_map(|e| e.dest.strip_prefix(site).ok()?.components().next())
-            .filter_map(|c| c.as_os_str().to_str()?.strip_suffix(".dist-info"))
-            .filter_map(|stem| stem.split_once('-'))
-            .map(|(name, version)| (name.to_string(), version.to_string()))
-            .collect();
-        found.dedup();
-        found
-    }
-
-    /// How many files, and how many bytes, the plan puts under `dir`.
-    pub fn size_under(&self, dir: &Path) -> (usize, u64) {
-        self.entries
-            .iter()
-            .filter(|e| e.dest.starts_with(dir))
-            .fold((0, 0), |(count, size), e| (count + 1, size + e.size))
-    }
-
-    pub fn total_size(&self) -> u64 {
-        self.entries.iter().map(|e| e.size).sum()
-    }
-
-    /// One line per entry, then the size of each top-level part.
-    pub fn describe(&self) -> String {
-        let mut out = String::new();
-        let mut parts: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-        for entry in &self.entries {
-            let from = match &entry.source {
-                Source::File(path) => path.display().to_string(),
-                Source::Text(_) => "(generated)".to_string(),
-            };
-            out += &format!(
-                "{:>10}  {}  <- {}\n",
-                human_size(entry.size),
-                entry.dest.display(),
-                from
-            );
-            let top = entry
-                .dest
-                .components()
-                .next()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned());
-            let part = parts.entry(top.unwrap_or_default()).or_default();
-            part.0 += 1;
-            part.1 += entry.size;
-        }
-        out += "\n";
-        for (name, (count, size)) in &parts {
-            out += &format!("{:>10}  {name} ({count} files)\n", human_size(*size));
-        }
-        out += &format!(
-            "{:>10}  total ({} files)\n",
-            human_size(self.total_size()),
-            self.entries.len()
-        );
-        out
-    }
-}
-
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

@@ -138,7 +138,7 @@ impl Files {
         self.add_file(dest, source)
     }
 
-    fn add_text_unless_taken(&mut self, dest: &Path, text: String) {
+    fn add_text_unless_taken(&mut self, dest: &Path, text: &str) {
         if !self.contains(dest) {
             self.add_text(dest, text);
         }
@@ -262,7 +262,8 @@ mod tests {
             .map(|e| {
                 let from = match &e.source {
                     Source::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
-                    Source::Text(text) => format!("text: {text}"),
+                    Source::Bytes(bytes) => format!("text: {}", String::from_utf8_lossy(bytes)),
+                    other => panic!("unexpected source {other:?}"),
                 };
                 (e.dest.to_string_lossy().into_owned(), from)
             })

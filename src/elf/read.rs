@@ -97,3 +97,30 @@ pub fn read_file(path: &Path) -> Result<Option<ElfInfo>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     read(&bytes).with_context(|| format!("cannot read `{}` as ELF", path.display()))
 }
+
+impl ElfInfo {
+    /// What the file will say once `edits` are made.
+    pub fn edited(mut self, edits: &super::Edits) -> ElfInfo {
+        let rename = |name: &mut String| {
+            if let Some((_, new)) = edits.replace_needed.iter().find(|(old, _)| old == name) {
+                *name = new.clone();
+            }
+        };
+        self.needed.iter_mut().for_each(rename);
+        self.version_needs
+            .iter_mut()
+            .for_each(|n| rename(&mut n.file));
+        if let Some(path) = &edits.search_path {
+            let value = Some(path.value.clone());
+            (self.rpath, self.runpath) = match path.kind {
+                super::PathKind::Rpath => (value, None),
+                super::PathKind::Runpath => (None, value),
+            };
+        }
+        if let Some(soname) = &edits.soname {
+            self.soname = Some(soname.clone());
+        }
+        self.nodelete |= edits.nodelete;
+        self
+    }
+}

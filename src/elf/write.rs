@@ -59,6 +59,24 @@ impl Edits {
     pub fn is_empty(&self) -> bool {
         *self == Edits::default()
     }
+
+    /// These edits, then `later` on the result, as one set of edits of
+    /// the original file.
+    pub fn then(mut self, later: Edits) -> Edits {
+        let mut added = Vec::new();
+        for (old, new) in later.replace_needed {
+            match self.replace_needed.iter_mut().find(|(_, n)| *n == old) {
+                Some(pair) => pair.1 = new,
+                None => added.push((old, new)),
+            }
+        }
+        self.replace_needed.extend(added);
+        self.search_path = later.search_path.or(self.search_path);
+        self.soname = later.soname.or(self.soname);
+        self.nodelete |= later.nodelete;
+        self.rename_imports.extend(later.rename_imports);
+        self
+    }
 }
 
 /// The patched file, or an error saying why it cannot be patched.

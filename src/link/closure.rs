@@ -11,13 +11,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::allowlist;
-use super::search::{self, Dir, System};
 use crate::backend::Backend;
 use crate::cli::Log;
-use crate::collect::{Plan, Source};
 use crate::elf::{self, ElfInfo};
 use crate::fail;
+use crate::loader::{self, allowlist, Inherited, Requester, System};
+use crate::plan::{Plan, Source};
 
 /// Hex digits of the content hash in a vendored library's name.
 const HASH_LEN: usize = 8;
@@ -36,14 +35,14 @@ pub enum Origin {
 pub struct Object {
     /// The path inside the bundle.
     pub dest: PathBuf,
-    /// Where it is read from.
+    /// Where it is read from; empty for bytes made while planning.
     pub source: PathBuf,
     pub info: ElfInfo,
     pub origin: Origin,
     pub deps: Vec<Dep>,
     /// `DT_RPATH`s of the objects that led here, nearest first, with
     /// the directory their `$ORIGIN` stands for.
-    inherited: Vec<(PathBuf, String)>,
+    inherited: Vec<Inherited>,
 }
 
 #[derive(Debug)]
@@ -98,22 +97,61 @@ pub fn resolve(inputs: &Inputs) -> Result<Closure> {
     for path in inputs.include_libs {
         closure.include(path, inputs.libdir)?;
     }
-    let mut i = 0;
-    while i < closure.objects.len() {
-        let needed = closure.objects[i].info.needed.clone();
-        for name in needed {
-            let target = closure.target(i, &name, inputs)?;
-            closure.objects[i].deps.push(Dep {
-                needed: name,
-                target,
-            });
+    // A file of the plan that the loader finds only through the DT_RPATH
+    // of an object that needs it (scipy.libs' libgfortran, beside the
+    // libquadmath it needs) is tried again once every object has said
+    // what it needs.
+    let mut queue: std::collections::VecDeque<usize> = (0..closure.objects.len()).collect();
+    let mut deferred = Vec::new();
+    let mut retried = false;
+    loop {
+        while let Some(i) = queue.pop_front() {
+            let known = closure.objects.len();
+            match closure.resolve_deps(i, inputs) {
+                Ok(deps) => closure.objects[i].deps = deps,
+                Err(_) if !retried && closure.objects[i].origin == Origin::Plan => deferred.push(i),
+                Err(err) => return Err(err),
+            }
+            queue.extend(known..closure.objects.len());
         }
-        i += 1;
+        if deferred.is_empty() {
+            break;
+        }
+        retried = true;
+        queue.extend(deferred.drain(..));
     }
     Ok(closure)
 }
 
 impl Closure {
+    fn resolve_deps(&mut self, i: usize, inputs: &Inputs) -> Result<Vec<Dep>> {
+        let needed = self.objects[i].info.needed.clone();
+        let mut deps = Vec::new();
+        for name in needed {
+            let target = self.target(i, &name, inputs)?;
+            deps.push(Dep {
+                needed: name,
+                target,
+            });
+        }
+        Ok(deps)
+    }
+
+    /// The `DT_RPATH`s that the objects object `i` loads inherit from it.
+    fn chain_of(&self, i: usize) -> Vec<Inherited> {
+        let object = &self.objects[i];
+        let mut chain = Vec::new();
+        if let (None, Some(rpath), Some(origin)) = (
+            &object.info.runpath,
+            &object.info.rpath,
+            object.source.parent(),
+        ) {
+            chain.push((origin.to_path_buf(), rpath.clone()));
+        }
+        chain.extend(object.inherited.iter().cloned());
+        chain
+    }
+
     fn push(&mut self, object: Object) -> usize {
         let i = self.objects.len();
         self.by_dest.insert(object.dest.clone(), i);
@@ -126,17 +164,15 @@ impl Closure {
 
     fn add_plan(&mut self, inputs: &Inputs) -> Result<()> {
         for entry in &inputs.plan.entries {
-            let Source::File(source) = &entry.source else {
-                continue;
+            let read = match &entry.source {
+                Source::Bytecode { .. } => continue,
+                source => read_source(source),
             };
-            if !elf::is_elf(source)? {
-                continue;
-            }
-            match elf::read_file(source) {
-                Ok(Some(info)) => {
+            match read {
+                Ok(Some((source, info))) => {
                     self.push(Object {
                         dest: entry.dest.clone(),
-                        source: source.clone(),
+                        source,
                         info,
                         origin: Origin::Plan,
                         deps: Vec::new(),
@@ -220,7 +256,15 @@ impl Closure {
             ));
         };
         match found {
-            Found::Bundle(j) => Ok(Target::Object(j)),
+            Found::Bundle(j) => {
+                if self.objects[j].origin == Origin::Plan
+                    && self.objects[j].inherited.is_empty()
+                    && j != i
+                {
+                    self.objects[j].inherited = self.chain_of(i);
+                }
+                Ok(Target::Object(j))
+            }
             Found::Host(path) => self.vendor(i, name, &path, inputs.libdir),
         }
     }
@@ -241,37 +285,23 @@ impl Closure {
     /// Searches ld.so's directories, in ld.so's order.
     fn find(&self, i: usize, name: &str, system: &System) -> Option<Found> {
         let object = &self.objects[i];
-        let source_dir = object.source.parent().unwrap_or(Path::new("/"));
-        let bundle_dir = match object.origin {
-            Origin::Plan => object.dest.parent(),
-            _ => None,
+        let requester = Requester {
+            rpath: object.info.rpath.as_deref(),
+            runpath: object.info.runpath.as_deref(),
+            host_dir: object.source.parent().filter(|d| !d.as_os_str().is_empty()),
+            bundle_dir: match object.origin {
+                Origin::Plan => object.dest.parent(),
+                _ => None,
+            },
         };
-        let own = |path: &Option<String>| match path {
-            Some(path) => search::expand(path, source_dir, bundle_dir),
-            None => Vec::new(),
-        };
-        let mut dirs = Vec::new();
-        if object.info.runpath.is_none() {
-            dirs.extend(own(&object.info.rpath));
-            for (origin, rpath) in &object.inherited {
-                dirs.extend(search::expand(rpath, origin, None));
-            }
-        }
-        let host = |d: &PathBuf| Dir {
-            host: Some(d.clone()),
-            bundle: None,
-        };
-        dirs.extend(system.ld_library_path.iter().map(host));
-        dirs.extend(own(&object.info.runpath));
-        dirs.extend(system.dirs.iter().map(host));
-        for dir in dirs {
+        for dir in loader::search_order(&requester, &object.inherited, Some(system)) {
             if let Some(&j) = dir.bundle.and_then(|d| self.by_dest.get(&d.join(name))) {
                 return Some(Found::Bundle(j));
             }
             let Some(path) = dir.host.map(|d| d.join(name)) else {
                 continue;
             };
-            if search::is_loadable(&path) {
+            if loader::is_loadable(&path) {
                 let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
                 return Some(match self.by_source.get(&canonical) {
                     Some(&j) => Found::Bundle(j),
@@ -301,13 +331,7 @@ impl Closure {
                 "report this as a bug",
             ));
         }
-        let requester = &self.objects[i];
-        let mut inherited = Vec::new();
-        if let (None, Some(rpath)) = (&requester.info.runpath, &requester.info.rpath) {
-            let origin = requester.source.parent().unwrap_or(Path::new("/"));
-            inherited.push((origin.to_path_buf(), rpath.clone()));
-        }
-        inherited.extend(requester.inherited.iter().cloned());
+        let inherited = self.chain_of(i);
         let j = self.push(Object {
             dest,
             source: path.to_path_buf(),
@@ -356,6 +380,26 @@ pub fn hashed_name(soname: &str, hash: &str) -> String {
         Some((base, ext)) => format!("{base}-{hash}.{ext}"),
         None => format!("{soname}-{hash}"),
     }
+}
+
+/// The file an entry is read from (empty for bytes) and what it will
+/// say once its edits are made; `None` for what is not a dynamic ELF file.
+fn read_source(source: &Source) -> Result<Option<(PathBuf, ElfInfo)>> {
+    Ok(match source {
+        Source::File(path) => {
+            if !elf::is_elf(path)? {
+                return Ok(None);
+            }
+            elf::read_file(path)?.map(|info| (path.clone(), info))
+        }
+        Source::Bytes(bytes) if bytes.starts_with(b"\x7fELF") => {
+            elf::read(bytes)?.map(|info| (PathBuf::new(), info))
+        }
+        Source::Bytes(_) | Source::Bytecode { .. } => None,
+        Source::Patched { base, edits } => {
+            read_source(base)?.map(|(path, info)| (path, info.edited(edits)))
+        }
+    })
 }
 
 fn read_library(path: &Path) -> Result<ElfInfo> {

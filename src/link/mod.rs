@@ -3,33 +3,32 @@
 //! `LD_LIBRARY_PATH` says.
 //!
 //! The closure (`closure`) resolves each file's `DT_NEEDED` as ld.so
-//! would and vendors every library that is not on the system allow-list
+//! would (the `loader` model) and vendors every library that is not on the system allow-list
 //! into `lib/` under a content-hashed name (the interpreter's runtime
 //! library keeps its own).
 //! Then each file gets a `DT_RPATH` of `$ORIGIN`-relative directories —
 //! `lib/` and wherever its other libraries are (a wheel's `*.libs`) — in
 //! place of any `DT_RUNPATH` (searched after `LD_LIBRARY_PATH`, and it
 //! would hide the chain's `DT_RPATH`), and `DT_NEEDED` names that match
-//! the vendored files.  Patched copies go to a scratch folder; the plan
-//! returned points at them.  The report says what was vendored and the
+//! the vendored files.  These are edits in the plan; the write stage
+//! makes the patched copies.  The report says what was vendored and the
 //! oldest glibc the bundle runs on.
 
-pub mod allowlist;
 mod closure;
 pub mod portability;
-pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::elf::{self, Edits, PathKind, SearchPath};
 use closure::{Closure, Origin, Target};
 
 use crate::backend::Backend;
 use crate::cli::Log;
-use crate::collect::{Entry, Plan, Source};
+use crate::elf::{Edits, PathKind, SearchPath};
+use crate::loader::{self, System};
+use crate::plan::{Entry, Plan, Source};
 
 /// What the user told the link stage.
 pub struct Options {
@@ -52,9 +51,6 @@ pub struct Options {
 pub struct Linked {
     pub plan: Plan,
     pub report: Report,
-    /// Holds the patched files the plan points at: keep it until the
-    /// bundle is written (it is removed when dropped).
-    pub scratch: tempfile::TempDir,
 }
 
 #[derive(Debug, Default)]
@@ -88,7 +84,7 @@ impl Report {
 }
 
 pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
-    let mut system = search::System::from_host();
+    let mut system = System::from_host();
     system.dirs.extend(options.library_dirs.iter().cloned());
     let closure = closure::resolve(&closure::Inputs {
         plan: &plan,
@@ -100,25 +96,13 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
         system: &system,
         log,
     })?;
-    let scratch = tempfile::Builder::new()
-        .prefix("embedpack-link-")
-        .tempdir()
-        .context("cannot create a scratch folder")?;
-    let mut patched: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut patched: HashMap<PathBuf, Edits> = HashMap::new();
     for (i, object) in closure.objects.iter().enumerate() {
         let edits = edits_for(&closure, i, &options.libdir);
-        if edits.is_empty() {
-            continue;
+        if !edits.is_empty() {
+            log.detail(format!("patching `{}`: {edits:?}", object.dest.display()));
+            patched.insert(object.dest.clone(), edits);
         }
-        let out = scratch.path().join(&object.dest);
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-        }
-        log.detail(format!("patching `{}`: {edits:?}", object.dest.display()));
-        elf::patch_file(&object.source, &out, &edits)
-            .with_context(|| format!("cannot link `{}`", object.dest.display()))?;
-        patched.insert(object.dest.clone(), out);
     }
     let report = Report {
         vendored: closure
@@ -142,12 +126,8 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
             dest.display()
         ));
     }
-    let plan = relinked_plan(plan, &closure, &patched)?;
-    Ok(Linked {
-        plan,
-        report,
-        scratch,
-    })
+    let plan = relinked_plan(plan, &closure, patched)?;
+    Ok(Linked { plan, report })
 }
 
 /// What to change in object `i`: a `DT_RPATH` naming `lib/` and the
@@ -156,14 +136,14 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
 fn edits_for(closure: &Closure, i: usize, libdir: &Path) -> Edits {
     let object = &closure.objects[i];
     let here = object.dest.parent().unwrap_or(Path::new(""));
-    let mut dirs = vec![search::origin_relative(here, libdir)];
+    let mut dirs = vec![loader::origin_relative(here, libdir)];
     let mut replace_needed = Vec::new();
     for dep in &object.deps {
         let Target::Object(j) = dep.target else {
             continue;
         };
         let target = &closure.objects[j].dest;
-        let dir = search::origin_relative(here, target.parent().unwrap_or(Path::new("")));
+        let dir = loader::origin_relative(here, target.parent().unwrap_or(Path::new("")));
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }
@@ -199,37 +179,50 @@ fn file_name(path: &Path) -> String {
         .into_owned()
 }
 
-/// The plan with patched files in place of their originals, and the
-/// vendored libraries added, sorted again.
+/// The plan with the edits of each ELF file it holds, and the vendored
+/// libraries added, sorted again.
 fn relinked_plan(
     plan: Plan,
     closure: &Closure,
-    patched: &HashMap<PathBuf, PathBuf>,
+    mut patched: HashMap<PathBuf, Edits>,
 ) -> Result<Plan> {
-    let size = |path: &Path| -> Result<u64> {
-        Ok(std::fs::metadata(path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?
-            .len())
+    let patch = |source: Source, edits: Edits| match source {
+        Source::Patched { base, edits: first } => Source::Patched {
+            base,
+            edits: first.then(edits),
+        },
+        base => Source::Patched {
+            base: Box::new(base),
+            edits,
+        },
     };
     let mut entries = Vec::with_capacity(plan.entries.len());
     for mut entry in plan.entries {
-        if let Some(copy) = patched.get(&entry.dest) {
-            entry.size = size(copy)?;
-            entry.source = Source::File(copy.clone());
+        if let Some(edits) = patched.remove(&entry.dest) {
+            entry.source = patch(entry.source, edits);
         }
         entries.push(entry);
     }
     for object in closure.objects.iter().filter(|o| o.origin != Origin::Plan) {
-        let source = patched.get(&object.dest).unwrap_or(&object.source);
+        let size = std::fs::metadata(&object.source)
+            .with_context(|| format!("cannot read `{}`", object.source.display()))?
+            .len();
+        let file = Source::File(object.source.clone());
         entries.push(Entry {
             dest: object.dest.clone(),
-            size: size(source)?,
-            source: Source::File(source.clone()),
+            size,
+            source: match patched.remove(&object.dest) {
+                Some(edits) => patch(file, edits),
+                None => file,
+            },
             mode: 0o755,
         });
     }
     entries.sort_by(|a, b| a.dest.cmp(&b.dest));
-    Ok(Plan { entries })
+    Ok(Plan {
+        entries,
+        python: plan.python,
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::allowlist;
 use crate::elf::ElfInfo;
+use crate::loader::allowlist;
 
 /// Version prefix, and the name the manifest and the report use.
 const FAMILIES: &[(&str, &str)] = &[

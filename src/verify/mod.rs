@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::{format, Manifest, MANIFEST};
 use crate::elf::ElfInfo;
-use crate::link;
+use crate::loader::{self, allowlist, Requester};
 
 /// One thing wrong with a bundle.
 #[derive(Debug, Serialize)]
@@ -94,15 +94,15 @@ fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Probl
     let mut problems = Vec::new();
     for (path, file) in found {
         let Some(elf) = &file.elf else { continue };
-        let dir = Path::new(path).parent().unwrap_or(Path::new(""));
-        let mut search: Vec<&str> = Vec::new();
-        if elf.runpath.is_none() {
-            search.extend(elf.rpath.as_deref());
-        }
-        search.extend(elf.runpath.as_deref());
-        let dirs: Vec<_> = search
-            .iter()
-            .flat_map(|value| link::search::expand(value, dir, Some(dir)))
+        let requester = Requester {
+            rpath: elf.rpath.as_deref(),
+            runpath: elf.runpath.as_deref(),
+            host_dir: None,
+            bundle_dir: Some(Path::new(path).parent().unwrap_or(Path::new(""))),
+        };
+        // Each file must find what it needs through its own search path.
+        let dirs: Vec<_> = loader::search_order(&requester, &[], None)
+            .into_iter()
             .filter_map(|d| d.bundle)
             .collect();
         for needed in &elf.needed {
@@ -110,7 +110,7 @@ fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Probl
                 .iter()
                 .any(|d| found.contains_key(&d.join(needed).to_string_lossy().into_owned()));
             if !(inside
-                || link::allowlist::is_system(needed)
+                || allowlist::is_system(needed)
                 || manifest.requires.host_libs.contains(needed))
             {
                 problems.push(Problem {

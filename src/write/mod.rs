@@ -1,8 +1,10 @@
 //! Write: stream the plan into a staging output beside the real one — a
-//! folder, a `.zip` or a `.tar.gz` — hashing each file as it is written,
-//! add the manifest last, then put the staging output in place with one
-//! rename.  A failed or interrupted run leaves the previous output as it
+//! folder, a `.zip` or a `.tar.gz` — making each file (copied, patched,
+//! compiled to bytecode) and hashing it as it is written, add the manifest
+//! last, then put the staging output in place with one rename.  A failed or interrupted run leaves the previous output as it
 //! was; its leftovers are removed by the next run.
+
+mod bytecode;
 
 use std::fs::File;
 use std::io::Read;
@@ -11,9 +13,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{format, Format, Layout, Manifest, ManifestFile};
-use crate::collect::{Plan, Source};
-use crate::{fail, Hint};
+use crate::build::Plugin;
+use crate::bundle::{
+    format, Distribution, Format, Layout, Manifest, ManifestFile, PythonInfo, Requires,
+};
+use crate::link::Report;
+use crate::plan::{Plan, Source};
+use crate::resolve::Environment;
+use crate::{elf, fail, Hint};
 
 const STAGING_MARK: &str = ".embedpack-staging-";
 const RETIRED_MARK: &str = ".embedpack-old-";
@@ -30,13 +37,42 @@ pub struct Output {
     pub mtime: u64,
 }
 
-/// Writes `plan` to `out`; returns the manifest written.
-pub fn write(
-    plan: &Plan,
-    layout: &Layout,
-    mut manifest: Manifest,
-    out: &Output,
-) -> Result<Manifest> {
+/// What was written.
+pub struct Written {
+    pub manifest: Manifest,
+    /// Python sources that do not compile with the bundle's interpreter:
+    /// they are bundled without bytecode.
+    pub no_bytecode: Vec<String>,
+}
+
+/// The manifest of the bundle of `plugin`, before its files are listed.
+pub fn manifest(plugin: &Plugin, env: &Environment, plan: &Plan, linked: &Report) -> Manifest {
+    let python = PythonInfo {
+        implementation: env.info.kind.name().to_string(),
+        version: env.info.version_text(),
+        soabi: env.info.soabi.clone(),
+        runtime: env.runtime_name(),
+    };
+    let distributions = plan
+        .distributions(&plugin.layout.site)
+        .into_iter()
+        .map(|(name, version)| Distribution { name, version })
+        .collect();
+    let requires = Requires {
+        versions: linked.versions.clone(),
+        host_libs: linked.host_libs.clone(),
+    };
+    Manifest::new(
+        &plugin.module,
+        python,
+        &plugin.compiler,
+        distributions,
+        requires,
+    )
+}
+
+/// Writes `plan` to `out`.
+pub fn write(plan: &Plan, layout: &Layout, manifest: Manifest, out: &Output) -> Result<Written> {
     let format = format::of(&out.path);
     let (parent, name) = split_output(&out.path)?;
     std::fs::create_dir_all(&parent)
@@ -45,10 +81,14 @@ pub fn write(
     check_replaceable(&out.path, out.force)?;
     let staging = parent.join(format!("{name}{STAGING_MARK}{}", std::process::id()));
     let top = format::top_folder(&out.path);
+    let mut written = Written {
+        manifest,
+        no_bytecode: Vec::new(),
+    };
     let result = fill(
         plan,
         layout,
-        &mut manifest,
+        &mut written,
         format,
         &staging,
         &top,
@@ -66,7 +106,7 @@ pub fn write(
             .context(Hint(hint.into()))
             .context(format!("cannot write the bundle `{}`", out.path.display())));
     }
-    Ok(manifest)
+    Ok(written)
 }
 
 fn is_disk_full(err: &anyhow::Error) -> bool {
@@ -140,36 +180,83 @@ fn check_replaceable(out: &Path, force: bool) -> Result<()> {
 fn fill(
     plan: &Plan,
     layout: &Layout,
-    manifest: &mut Manifest,
+    written: &mut Written,
     format: &dyn Format,
     staging: &Path,
     top: &str,
     mtime: u64,
 ) -> Result<()> {
     let mut sink = format.create(staging, top, mtime)?;
+    let mut compiler = None;
     for entry in &plan.entries {
-        let mut reader = Hashing::new(open(&entry.source)?);
+        let bytes = match &entry.source {
+            Source::Bytecode { module, .. } => {
+                let compiler = match &mut compiler {
+                    Some(compiler) => compiler,
+                    None => compiler.insert(start_compiler(plan)?),
+                };
+                match compiler.next()? {
+                    Some(pyc) => Some(pyc),
+                    None => {
+                        written.no_bytecode.push(module.clone());
+                        continue;
+                    }
+                }
+            }
+            Source::File(_) => None,
+            other => Some(make(other)?),
+        };
+        let mut reader: Hashing<Box<dyn Read>> = Hashing::new(match (bytes, &entry.source) {
+            (Some(bytes), _) => Box::new(std::io::Cursor::new(bytes)),
+            (None, Source::File(path)) => Box::new(
+                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?,
+            ),
+            (None, _) => unreachable!("only files are streamed from disk"),
+        });
         sink.add(&entry.dest, entry.mode, &mut reader)?;
         let (size, sha256) = reader.finish();
-        manifest.files.push(ManifestFile {
+        written.manifest.files.push(ManifestFile {
             path: entry.dest.to_string_lossy().into_owned(),
             size,
             mode: entry.mode,
             sha256,
         });
     }
-    let text = manifest.to_json();
+    let text = written.manifest.to_json();
     sink.add(&layout.manifest, 0o644, &mut text.as_bytes())?;
     sink.finish()
 }
 
-fn open(source: &Source) -> Result<Box<dyn Read + '_>> {
-    Ok(match source {
+/// The compiler of every bytecode entry of `plan`, in plan order.
+fn start_compiler(plan: &Plan) -> Result<bytecode::Compiler> {
+    let jobs: Vec<(&Path, &str)> = plan
+        .entries
+        .iter()
+        .filter_map(|e| match &e.source {
+            Source::Bytecode { source, module } => Some((source.as_path(), module.as_str())),
+            _ => None,
+        })
+        .collect();
+    bytecode::Compiler::start(&plan.python, &jobs)
+}
+
+/// The bytes of a source made in memory: a file, bytes, or a patched copy.
+fn make(source: &Source) -> Result<Vec<u8>> {
+    match source {
         Source::File(path) => {
-            Box::new(File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?)
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
         }
-        Source::Text(text) => Box::new(text.as_bytes()),
-    })
+        Source::Bytes(bytes) => Ok(bytes.clone()),
+        Source::Patched { base, edits } => {
+            let what = base
+                .file()
+                .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
+            elf::patch(&make(base)?, edits).with_context(|| format!("cannot patch {what}"))
+        }
+        Source::Bytecode { source, .. } => {
+            anyhow::bail!("bytecode of `{}` is made in plan order", source.display())
+        }
+    }
 }
 
 /// A reader that hashes and counts what passes through it.

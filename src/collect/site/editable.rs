@@ -83,7 +83,7 @@ pub fn carry(files: &mut Files, pth: &Pth, finders: &Finders, site: &Path) -> Re
         .lines()
         .any(|l| !l.trim().is_empty() && !l.starts_with('#'))
     {
-        files.add_text_unless_taken(&dest, kept);
+        files.add_text_unless_taken(&dest, &kept);
     }
     Ok(())
 }

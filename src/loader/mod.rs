@@ -1,14 +1,67 @@
-//! Where ld.so looks for a library named in `DT_NEEDED`, in its order:
-//! the requesting object's `DT_RPATH` and its loaders' (unless the object
-//! has a `DT_RUNPATH`), `LD_LIBRARY_PATH`, the object's `DT_RUNPATH`, then
-//! the system's directories (`/etc/ld.so.conf` and the defaults; ld.so
-//! reads them from its cache).  `$ORIGIN` is the requesting file's
-//! directory; a file of the bundle has two: where it was read from, and
-//! where it goes in the bundle.
+//! The one model of the dynamic loader: where ld.so looks for a library
+//! named in `DT_NEEDED`, in its order — the requesting object's `DT_RPATH`
+//! and its loaders' (unless the object has a `DT_RUNPATH`),
+//! `LD_LIBRARY_PATH`, the object's `DT_RUNPATH`, then the system's
+//! directories (`/etc/ld.so.conf` and the defaults; ld.so reads them from
+//! its cache) — and what the target machine is assumed to have
+//! (`allowlist`).  `$ORIGIN` is the requesting file's directory; a file of
+//! the bundle has two: where it was read from, and where it goes in the
+//! bundle.  The link stage, `verify` and `inspect` all ask here.
+
+pub mod allowlist;
 
 use std::path::{Component, Path, PathBuf};
 
 use crate::elf;
+
+/// One object asking for a library.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub rpath: Option<&'a str>,
+    pub runpath: Option<&'a str>,
+    /// `$ORIGIN` on this machine: the folder of the file read, if any.
+    pub host_dir: Option<&'a Path>,
+    /// `$ORIGIN` in the bundle, for a file of the bundle.
+    pub bundle_dir: Option<&'a Path>,
+}
+
+/// A `DT_RPATH` up an object's loading chain, with the folder its
+/// `$ORIGIN` stands for on this machine.
+pub type Inherited = (PathBuf, String);
+
+/// The directories ld.so searches, in its order, for a library that
+/// `object` needs; `loaders` are the `DT_RPATH`s of the objects that led
+/// to it, nearest first, and `system` this machine's directories (none,
+/// to ask what the bundle alone provides).
+pub fn search_order(
+    object: &Requester,
+    loaders: &[Inherited],
+    system: Option<&System>,
+) -> Vec<Dir> {
+    let own = |path: Option<&str>| match path {
+        Some(path) => expand(path, object.host_dir, object.bundle_dir),
+        None => Vec::new(),
+    };
+    let host = |d: &PathBuf| Dir {
+        host: Some(d.clone()),
+        bundle: None,
+    };
+    let mut dirs = Vec::new();
+    if object.runpath.is_none() {
+        dirs.extend(own(object.rpath));
+        for (origin, rpath) in loaders {
+            dirs.extend(expand(rpath, Some(origin), None));
+        }
+    }
+    if let Some(system) = system {
+        dirs.extend(system.ld_library_path.iter().map(host));
+    }
+    dirs.extend(own(object.runpath));
+    if let Some(system) = system {
+        dirs.extend(system.dirs.iter().map(host));
+    }
+    dirs
+}
 
 /// ld.so's built-in directories on x86-64 Debian and most distributions.
 const DEFAULT_DIRS: &[&str] = &[
@@ -107,7 +160,7 @@ pub struct Dir {
 /// `$ORIGIN` expanded against `source_dir` on this machine and against
 /// `bundle_dir` in the bundle.  Entries ld.so would resolve against the
 /// working directory, or with other `$` tokens, are left out.
-pub fn expand(path: &str, source_dir: &Path, bundle_dir: Option<&Path>) -> Vec<Dir> {
+fn expand(path: &str, source_dir: Option<&Path>, bundle_dir: Option<&Path>) -> Vec<Dir> {
     let mut dirs = Vec::new();
     for entry in path.split([':', ';']).filter(|e| !e.is_empty()) {
         let entry = entry.replace("${ORIGIN}", "$ORIGIN");
@@ -117,7 +170,7 @@ pub fn expand(path: &str, source_dir: &Path, bundle_dir: Option<&Path>) -> Vec<D
             }
             let rest = rest.trim_start_matches('/');
             dirs.push(Dir {
-                host: Some(source_dir.join(rest)),
+                host: source_dir.map(|d| d.join(rest)),
                 bundle: bundle_dir.and_then(|b| normalize(&b.join(rest))),
             });
         } else if entry.starts_with('/') && !entry.contains('$') {
@@ -187,7 +240,7 @@ mod tests {
     fn origin_expands_on_the_host_and_in_the_bundle() {
         let dirs = expand(
             "$ORIGIN/../numpy.libs:/opt/x:${ORIGIN}:relative:$LIB/x",
-            Path::new("/venv/site-packages/numpy/core"),
+            Some(Path::new("/venv/site-packages/numpy/core")),
             Some(Path::new("site-packages/numpy/core")),
         );
         assert_eq!(
@@ -213,7 +266,7 @@ mod tests {
     fn origin_paths_that_leave_the_bundle_are_not_in_it() {
         let dirs = expand(
             "$ORIGIN/../../..",
-            Path::new("/a/b"),
+            Some(Path::new("/a/b")),
             Some(Path::new("x/y")),
         );
         assert_eq!(dirs[0].bundle, None);

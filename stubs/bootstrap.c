@@ -34,7 +34,7 @@ static void dirname_in_place(char *path)
 /* The path a host passed to dlopen() may be relative, and the host may
  * change directory before its first call: resolve it while loading.  This
  * code lives in the plugin itself (`embedpack build`), or in a bootstrap
- * library in the bundle's lib/ folder next to libpython (`embedpack pack`,
+ * library in the bundle's lib/ folder next to the runtime (`embedpack pack`,
  * where EMBEDPACK_PLUGIN names the plugin). */
 __attribute__((constructor)) static void embedpack_locate(void)
 {

@@ -20,8 +20,8 @@ use crate::bundle::Home;
 pub trait Backend: Sync {
     /// Refuses an interpreter this backend cannot bundle, saying why.
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()>;
-    /// The shared runtime library the interpreter of `venv` runs on
-    /// (CPython's libpython), checked to be its own version.
+    /// The shared runtime library the interpreter of `venv` runs on,
+    /// checked to be its own version.
     fn find_runtime(&self, venv: &Path, info: &Interpreter) -> Result<PathBuf>;
     /// The Python major.minor a runtime library named `name` (in a
     /// `DT_NEEDED` entry) is for, when it is one of this implementation's.

@@ -1,5 +1,5 @@
 //! The standard library, as the interpreter's backend describes it: its
-//! folders (for CPython, `lib/pythonX.Y` and `lib-dynload`), less the
+//! folders (the library itself, its extension modules), less the
 //! parts an embedded interpreter does not use — test suites, GUIs,
 //! installers and the like — unless `--keep-stdlib PART` keeps one.
 //! Bytecode from the build machine and site directories are never taken.

@@ -162,6 +162,80 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert!(!out.exists());
 }
 
+/// What `--dry-run` plans for the project's own files (the plugin, its
+/// C packaging files, the app and its bytecode, the runtime library with
+/// its edits), compared with tests/it/snapshots/dry_run_sentinel.txt;
+/// sizes are left out, the checkout and the interpreter's folder filtered.
+/// The dry run leaves nothing in its temporary folder.  Set
+/// `EMBEDPACK_UPDATE_SNAPSHOTS=1` to rewrite the snapshot.
+#[test]
+fn dry_run_plan_matches_its_snapshot_and_leaves_no_file() {
+    let dir = workdir("cli-dry-run-snapshot");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = dir.join("out");
+    let output = run_ok(
+        sentinel_command(&venv(), &out)
+            .arg("--dry-run")
+            .env("TMPDIR", &tmp),
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "the dry run left {left:?}");
+    assert!(!out.exists());
+    let checkout = repo().display().to_string();
+    let mut plan = String::new();
+    for line in stdout(&output).lines() {
+        let Some((dest, source)) = line.split_once("  <- ") else {
+            continue;
+        };
+        let dest = dest.split_whitespace().last().unwrap_or_default();
+        let own = [
+            "app/",
+            "include/",
+            "lib/cmake/",
+            "lib/pkgconfig/",
+            "lib/libpython",
+            "libsentinel",
+        ];
+        if !own.iter().any(|p| dest.starts_with(p)) {
+            continue;
+        }
+        let (file, edits) = source.split_once(", ").unwrap_or((source, ""));
+        let (what, path) = match file.strip_prefix("bytecode of ") {
+            Some(path) => ("bytecode of ", path),
+            None => ("", file),
+        };
+        let path = match path.strip_prefix(&checkout) {
+            Some(rest) => format!("<repo>{rest}"),
+            None if path.starts_with('/') => {
+                let name = Path::new(path).file_name().unwrap().to_string_lossy();
+                format!("<python>/{name}")
+            }
+            None => path.to_string(),
+        };
+        let file = format!("{what}{path}");
+        plan += &format!(
+            "{dest} <- {file}{}{edits}\n",
+            if edits.is_empty() { "" } else { ", " }
+        );
+    }
+    let snapshot = repo().join("tests/it/snapshots/dry_run_sentinel.txt");
+    if std::env::var_os("EMBEDPACK_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &plan).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    assert_eq!(
+        plan,
+        expected,
+        "the plan differs from {}",
+        snapshot.display()
+    );
+}
+
 #[test]
 fn bundle_leaves_out_tests_gui_build_tools_and_static_libpython() {
     let bundle = sentinel_bundle();

@@ -193,6 +193,16 @@ if ! cmp -s tests/requirements-closure.txt "$closure/.ready"; then
   cp tests/requirements-closure.txt "$closure/.ready"
 fi
 
+# The scipy venv (tests/it/closure.rs): scipy.libs' libraries find each
+# other only through the loading chain.
+scipy=$env_dir/venv-scipy
+if ! cmp -s tests/requirements-scipy.txt "$scipy/.ready"; then
+  rm -rf "$scipy"
+  python3 -m venv "$scipy"
+  "$scipy/bin/pip" install -q --disable-pip-version-check -r tests/requirements-scipy.txt
+  cp tests/requirements-scipy.txt "$scipy/.ready"
+fi
+
 # The interpreters the tests use, handed in through the environment
 # (tests/it/support/python.rs), so that no test names a folder or a
 # version of this machine: every pyenv CPython from 3.8 to 3.13, as the

@@ -112,6 +112,32 @@ fn root_with(name: &str, bundle: &Path) -> PathBuf {
     root
 }
 
+/// scipy's wheel puts libgfortran and the libquadmath it needs in
+/// scipy.libs/; libgfortran has no search path of its own and finds
+/// libquadmath only through the DT_RPATH of the extension module that
+/// loads it.  Once refused as "found nowhere on this machine"; now
+/// bundled, and run in a bare chroot.
+#[test]
+fn scipy_libs_are_found_through_the_loading_chain() {
+    let out = workdir("closure-scipy").join("sci");
+    run_ok(
+        embedpack()
+            .arg("build")
+            .arg(fixture("scipy/build_sci.py"))
+            .arg("--venv")
+            .arg(named_venv("venv-scipy"))
+            .arg("--app")
+            .arg(fixture("scipy/app"))
+            .arg("--no-bytecode")
+            .arg("-o")
+            .arg(&out),
+    );
+    run_ok(embedpack().arg("verify").arg(&out));
+    let root = root_with("closure-scipy-chroot", &out);
+    let output = in_chroot(&root, "/opt/sci/libsci.so", &[], &["answer()"]);
+    assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
+}
+
 #[test]
 fn numpy_lxml_and_stdlib_modules_run_in_a_bare_chroot() {
     let bundle = closure_bundle();

@@ -27,7 +27,8 @@ pub fn venv() -> PathBuf {
 /// `EMBEDPACK_TEST_DEBIAN_PYTHON`), `system-site` (the same, with
 /// include-system-site-packages) or `editable` (with editable installs),
 /// each holding tests/requirements.txt; `venv-second` (other pins),
-/// `venv-closure` (numpy and lxml), `venv-py312` (on the newest pyenv
+/// `venv-closure` (numpy and lxml), `venv-scipy` (numpy and scipy),
+/// `venv-py312` (on the newest pyenv
 /// 3.12) or `pypy` (a PyPy venv).
 pub fn named_venv(name: &str) -> PathBuf {
     test_env(name, ".ready")

@@ -7,6 +7,7 @@
 
 mod cpython;
 mod interpreter;
+mod pypy;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,10 @@ pub trait Backend: Sync {
     /// Whether `-l<library>` (as cffi fills in `set_source(libraries=)`)
     /// names this interpreter's runtime, which the plugin links by path.
     fn links_runtime(&self, library: &str) -> bool;
+    /// The linker arguments that link a plugin (or a packed plugin's
+    /// bootstrap) to the runtime library at `runtime`, so that its
+    /// `DT_NEEDED` entry names the library, not a path of this machine.
+    fn link_runtime(&self, runtime: &Path) -> Vec<String>;
     /// Where the interpreter's home goes in a bundle.
     fn home(&self, info: &Interpreter) -> Home;
     /// What of the standard library a bundle holds.
@@ -41,7 +46,8 @@ pub trait Backend: Sync {
 pub fn of(kind: &Kind) -> Option<&'static dyn Backend> {
     match kind {
         Kind::CPython => Some(&cpython::CPython),
-        Kind::PyPy | Kind::Other(_) => None,
+        Kind::PyPy => Some(&pypy::PyPy),
+        Kind::Other(_) => None,
     }
 }
 

@@ -95,7 +95,8 @@ pub fn compile_pack_bootstrap(
         "-Wl,-z,nodelete".to_string(),
         "-Wl,--build-id=sha1".to_string(),
     ]);
-    command.arg(&env.runtime).arg("-ldl");
+    command.args(env.backend.link_runtime(&env.runtime));
+    command.arg("-ldl");
     run(command, log).map_err(|errors| {
         anyhow::anyhow!("embedpack's bootstrap does not compile here:\n{errors}")
     })?;
@@ -234,7 +235,7 @@ fn link_args(inputs: &Inputs) -> Vec<String> {
     ];
     let kw = inputs.keywords;
     args.extend(kw.extra_objects.iter().map(|p| p.display().to_string()));
-    args.push(inputs.env.runtime.display().to_string());
+    args.extend(inputs.env.backend.link_runtime(&inputs.env.runtime));
     args.extend(kw.library_dirs.iter().map(|d| format!("-L{}", d.display())));
     args.extend(
         kw.libraries

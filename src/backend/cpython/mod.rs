@@ -86,6 +86,11 @@ impl Backend for CPython {
         library.starts_with("python3")
     }
 
+    fn link_runtime(&self, runtime: &Path) -> Vec<String> {
+        // libpython has a SONAME, which the linker records.
+        vec![runtime.display().to_string()]
+    }
+
     fn home(&self, info: &Interpreter) -> Home {
         let prefix = PathBuf::from("python");
         let (major, minor, _) = info.version;

@@ -19,6 +19,8 @@ use crate::bundle::Home;
 
 /// What the stages ask of a Python implementation.
 pub trait Backend: Sync {
+    /// The implementation this backend is for.
+    fn kind(&self) -> Kind;
     /// Refuses an interpreter this backend cannot bundle, saying why.
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()>;
     /// The shared runtime library the interpreter of `venv` runs on

@@ -143,12 +143,9 @@ fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
 fn layout_defines(layout: &Layout) -> Vec<String> {
     let quoted = |path: &Path| format!("\"{}\"", path.display());
     let home = &layout.home;
-    let required: Vec<String> = home
-        .required
-        .iter()
-        .chain([&layout.site])
-        .map(|p| quoted(p))
-        .collect();
+    // Not site-packages: Python starts without it, and a venv may hold
+    // nothing a bundle carries (a PyPy venv has no cffi distribution).
+    let required: Vec<String> = home.required.iter().map(|p| quoted(p)).collect();
     let mut defines = vec![
         format!("-DEMBEDPACK_HOME={}", quoted(&home.prefix)),
         format!("-DEMBEDPACK_STDLIB={}", quoted(&home.stdlib)),

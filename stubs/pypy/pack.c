@@ -28,8 +28,8 @@ int EMBEDPACK_HOOK_0(const char *name)
 }
 
 /* Called where the plugin calls pypy_init_embedded_cffi_module(): the
- * bundle is ready by now, so this only passes the call on. */
+ * bundle's paths are added before its init code runs. */
 int EMBEDPACK_HOOK_1(int version, void *init)
 {
-    return pypy_init_embedded_cffi_module(version, init);
+    return embedpack_init_module(version, init);
 }

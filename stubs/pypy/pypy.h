@@ -6,6 +6,12 @@
 
 extern int pypy_carefully_make_gil(const char *name);
 extern int pypy_init_embedded_cffi_module(int version, void *init);
-extern int pypy_execute_source_ptr(char *source, void *ptr);
+
+/* What CFFI's PyPy start-up gives pypy_init_embedded_cffi_module(). */
+struct embedpack_cffi_init {
+    const char *name;
+    void *func;
+    const char *code;
+};
 
 #endif

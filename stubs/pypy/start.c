@@ -7,15 +7,17 @@
  * PYTHONPATH, PYTHONHOME, PYTHONSTARTUP nor the working directory reach
  * that path; the user site directory would, so PYTHONUSERBASE points
  * into the bundle while PyPy starts (and LC_CTYPE to C.UTF-8 when the
- * environment asks for the C locale, as CPython's PEP 538 coercion does).  Then start.py, run with
- * pypy_execute_source_ptr(), adds the bundle's app folder and
- * site-packages (with site.addsitedir(), so .pth files work), turns
- * bytecode writing off and, when another bundle or the host started PyPy,
- * appends instead and warns about shadowed distributions (join.py).
+ * environment asks for the C locale, as CPython's PEP 538 coercion does).
+ * Then start.py, run by PyPy as the start of the plugin's init code,
+ * adds the bundle's app folder and site-packages (with site.addsitedir(),
+ * so .pth files work), turns bytecode writing off and, when another
+ * bundle or the host started PyPy, appends instead and warns about
+ * shadowed distributions (join.py).
  *
- * embedpack_initialize() does all this once per bundle, from CFFI's
- * start-up of each of the bundle's calls until it succeeded; any number
- * of threads may call it at once.
+ * embedpack_initialize() starts PyPy once per bundle, from CFFI's start-up
+ * of each of the bundle's calls until it succeeded; any number of threads
+ * may call it at once.  embedpack_init_module() takes the place of CFFI's
+ * pypy_init_embedded_cffi_module(), which CFFI calls once per plugin.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -119,32 +121,9 @@ static int start_pypy(void)
     return 0;
 }
 
-/* Runs start.py; it reports a failure in `error`. */
-static int add_paths(void)
-{
-    char site[PATH_MAX], app[PATH_MAX], no_user_base[PATH_MAX];
-    char error[1024] = "";
-    const char *saved = getenv("PYTHONUSERBASE");
-    /* start.py reads these through CFFI, by index (see its `argument`). */
-    const char *arguments[] = {
-        embedpack_bundle_dir(), site, app, no_user_base, saved,
-        embedpack_debug() ? "1" : "", EMBEDPACK_JOIN_PY, error,
-    };
-    char source[] = EMBEDPACK_PYPY_START_PY;
-
-    if (embedpack_bundle_path(site, sizeof site, EMBEDPACK_SITE) != 0
-        || embedpack_bundle_path(app, sizeof app, EMBEDPACK_APP) != 0
-        || embedpack_bundle_path(no_user_base, sizeof no_user_base, NO_USER_BASE) != 0)
-        return embedpack_fail("the bundle's path is too long");
-    if (pypy_execute_source_ptr(source, (void *)arguments) != 0 || error[0] != '\0')
-        return embedpack_fail("%s", error[0] ? error : "its start-up code failed in PyPy");
-    return 0;
-}
-
 static void start(void)
 {
-    if (embedpack_check_bundle() != 0 || promote_libpypy() != 0 || start_pypy() != 0
-        || add_paths() != 0)
+    if (embedpack_check_bundle() != 0 || promote_libpypy() != 0 || start_pypy() != 0)
         return;
     start_result = 0;
 }
@@ -174,4 +153,54 @@ int embedpack_check_python(void)
                           "load it into a process without CPython, or rebuild it from "
                           "a CPython venv",
                           running);
+}
+
+/* The init code PyPy runs in place of the plugin's: start.py, in a
+ * namespace of its own, then the plugin's init code under the name CFFI
+ * gives it, so that its tracebacks keep their line numbers.  Both are
+ * read from C strings at the addresses given, with CFFI (built into
+ * PyPy), so that no text needs quoting. */
+static const char WRAPPER[] =
+    "exec(compile(__import__('_cffi_backend').FFI().string(__import__('_cffi_backend')"
+    ".FFI().cast('char *', %lu)).decode('utf-8'), 'embedpack/start.py', 'exec'), "
+    "{'__builtins__': __builtins__, 'c_argument': %lu})\n"
+    "exec(compile(__import__('_cffi_backend').FFI().string(__import__('_cffi_backend')"
+    ".FFI().cast('char *', %lu)).decode('utf-8'), \"<init code for '%s'>\", 'exec'))\n";
+
+/* PyPy runs the init code on whichever thread makes the first call,
+ * entering it into PyPy first; start.py runs there too, before the
+ * plugin's own code, and reports a failure in `error`. */
+int embedpack_init_module(int version, void *init_struct)
+{
+    struct embedpack_cffi_init *init = init_struct;
+    const char *own_code = init->code;
+    char site[PATH_MAX], app[PATH_MAX], no_user_base[PATH_MAX];
+    char error[1024] = "";
+    static const char start_py[] = EMBEDPACK_PYPY_START_PY;
+    /* start.py reads these through CFFI, by index (see its `argument`). */
+    const char *arguments[] = {
+        embedpack_bundle_dir(), site, app, no_user_base, getenv("PYTHONUSERBASE"),
+        embedpack_debug() ? "1" : "", EMBEDPACK_JOIN_PY, error,
+    };
+    char *code;
+    size_t size;
+    int result;
+
+    if (embedpack_bundle_path(site, sizeof site, EMBEDPACK_SITE) != 0
+        || embedpack_bundle_path(app, sizeof app, EMBEDPACK_APP) != 0
+        || embedpack_bundle_path(no_user_base, sizeof no_user_base, NO_USER_BASE) != 0)
+        return embedpack_fail("the bundle's path is too long");
+    size = sizeof WRAPPER + 3 * 24 + strlen(init->name);
+    code = malloc(size);
+    if (code == NULL)
+        return embedpack_fail("out of memory");
+    snprintf(code, size, WRAPPER, (unsigned long)start_py, (unsigned long)arguments,
+             (unsigned long)own_code, init->name);
+    init->code = code;
+    result = pypy_init_embedded_cffi_module(version, init);
+    init->code = own_code;
+    free(code);
+    if (error[0] != '\0')
+        return embedpack_fail("%s", error);
+    return result;
 }

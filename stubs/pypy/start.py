@@ -1,7 +1,8 @@
 """Make a bundle's modules importable in PyPy, before its init code runs.
 
-Run by stubs/pypy/start.c with pypy_execute_source_ptr() once PyPy has
-started, in every bundle of the process.  `c_argument` is the address of
+Run first by the init code PyPy runs for the plugin (stubs/pypy/start.c
+puts it there), in every bundle of the process, in a namespace of its
+own.  `c_argument` is the address of
 an array of C strings: the bundle's folder, its site-packages, its app
 folder, the user base PyPy was started with, the host's own
 PYTHONUSERBASE (or NULL), whether EMBEDPACK_DEBUG is set, the source of
@@ -68,4 +69,6 @@ def main():
 try:
     main()
 except BaseException as e:
-    fail("adding its paths failed: %s: %s" % (type(e).__name__, e))
+    reason = "adding its paths failed: %s: %s" % (type(e).__name__, e)
+    fail(reason)
+    raise ImportError("embedpack: " + reason)

@@ -260,7 +260,7 @@ fn inspect_explains_which_libpython_a_plain_library_would_get() {
     let output = run_ok(
         embedpack()
             .arg("inspect")
-            .arg(&library)
+            .arg(library)
             .arg("--venv")
             .arg(venv())
             .env_remove("LD_LIBRARY_PATH"),
@@ -283,7 +283,7 @@ fn inspect_explains_which_libpython_a_plain_library_would_get() {
         embedpack()
             .arg("inspect")
             .arg("--json")
-            .arg(&library)
+            .arg(library)
             .arg("--venv")
             .arg(venv())
             .env_remove("LD_LIBRARY_PATH"),

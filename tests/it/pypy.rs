@@ -60,10 +60,10 @@ fn pypy() -> PathBuf {
     PathBuf::from(path)
 }
 
-/// `sysconfig.get_config_var(name)` (or, for `include`, the include
-/// path) of `EMBEDPACK_TEST_PYPY`.
+/// What `expression` (with `sys` and `sysconfig` imported) is in
+/// `EMBEDPACK_TEST_PYPY`.
 fn pypy_config(expression: &str) -> String {
-    let code = format!("import sysconfig; print({expression})");
+    let code = format!("import sys, sysconfig; print({expression})");
     let output = run_ok(Command::new(pypy()).args(["-I", "-c", &code]));
     stdout(&output).trim().to_string()
 }
@@ -190,4 +190,279 @@ fn pypy_bundle_verifies_and_debug_names_its_home() {
         "{err}"
     );
     assert!(err.contains("(started PyPy)"), "{err}");
+}
+
+/// The PyPy plugin compiled by hand, as CFFI's documentation shows for
+/// CPython (`gcc -shared -fPIC x.c -I<PyPy's include> -lpypy3.9-c`), once.
+fn hand_built_pypy_plugin() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let dir = workdir("pypy-hand-built");
+        let script = repo().join("tests/fixtures/pypy/build_pypy.py");
+        let code = format!(
+            "import runpy; runpy.run_path({:?})['ffibuilder'].emit_c_code('sentinel.c')",
+            script.display().to_string()
+        );
+        run_ok(Command::new(pypy()).args(["-c", &code]).current_dir(&dir));
+        let include = pypy_config("sysconfig.get_path('include')");
+        let (major, minor) = (
+            pypy_config("sys.version_info[0]"),
+            pypy_config("sys.version_info[1]"),
+        );
+        let bin = std::fs::canonicalize(pypy()).unwrap();
+        let library = dir.join("libsentinel.so");
+        run_ok(
+            Command::new("cc")
+                .args(["-shared", "-fPIC", "-O2", "sentinel.c", "-o"])
+                .arg(&library)
+                .arg(format!("-I{include}"))
+                // PyPy's own builds keep libpypy beside the executable.
+                .arg(format!("-L{}", bin.parent().unwrap().display()))
+                .arg(format!("-lpypy{major}.{minor}-c"))
+                .current_dir(&dir),
+        );
+        library
+    })
+}
+
+#[test]
+fn hand_built_pypy_library_is_packed_and_runs_moved_in_a_bare_chroot() {
+    let root = bare_root("pypy-pack-chroot");
+    let out = workdir("pypy-pack").join("sentinel");
+    run_ok(
+        embedpack()
+            .arg("pack")
+            .arg(hand_built_pypy_plugin())
+            .arg("--venv")
+            .arg(pypy_venv())
+            .arg("--app")
+            .arg(repo().join("tests/fixtures/pypy/app"))
+            .arg("-o")
+            .arg(&out)
+            .arg("-q"),
+    );
+    run_ok(embedpack().arg("verify").arg(&out));
+    let bundle = root.join("opt/packed plugins/sentinel");
+    std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
+    copy_tree(&out, &bundle);
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
+    set_traps(&root, &root.join("work"));
+    let mut command = Command::new("/usr/sbin/chroot");
+    trapped(&mut command, Path::new("/evil")).arg(&root).args([
+        "/host",
+        "/opt/packed plugins/sentinel/libsentinel.so",
+        "--chdir",
+        "/work",
+        "--threads",
+        "8",
+        "checks.isolated()",
+        "checks.markupsafe()",
+        "6*7",
+    ]);
+    let output = run_ok(&mut command);
+    assert_eq!(
+        stdout(&output),
+        "1 (8 threads)\n1\n42\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+    assert_unchanged(&bundle);
+}
+
+#[test]
+fn inspect_tells_pypy_libraries_and_bundles() {
+    let library = hand_built_pypy_plugin();
+    let output = run_ok(embedpack().arg("inspect").arg(library).arg("--json"));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["cffi_embedding"], true, "{json}");
+    assert_eq!(json["module"], "sentinel", "{json}");
+    assert_eq!(json["libpython"]["implementation"], "pypy", "{json}");
+    assert_eq!(json["libpython"]["python"], "3.9", "{json}");
+    let text = stdout(&run_ok(embedpack().arg("inspect").arg(library)));
+    assert!(
+        text.contains("Python:   pypy 3.9 (needs `libpypy3.9-c.so`)"),
+        "{text}"
+    );
+    let text = stdout(&run_ok(embedpack().arg("inspect").arg(pypy_bundle())));
+    assert!(text.contains("Python:   pypy 3.9."), "{text}");
+    assert!(
+        !text.contains("libpypy"),
+        "libpypy is no vendored library:\n{text}"
+    );
+}
+
+/// examples/hello built from `venv`, for tests with two bundles.
+fn hello_bundle(name: &str, venv: &Path) -> PathBuf {
+    let out = workdir(name).join("hello");
+    run_ok(
+        embedpack()
+            .arg("build")
+            .arg(repo().join("examples/hello/build_hello.py"))
+            .arg("--venv")
+            .arg(venv)
+            .arg("--app")
+            .arg(repo().join("examples/hello/app"))
+            .arg("-o")
+            .arg(&out)
+            .arg("-q"),
+    );
+    out
+}
+
+#[test]
+fn two_pypy_bundles_share_one_pypy_each_with_its_paths() {
+    // hello from the PyPy venv without markupsafe: the sentinel's own
+    // markupsafe must be importable once hello started PyPy.
+    let hello = hello_bundle("pypy-two-hello", &named_venv("pypy"));
+    let sentinel = pypy_bundle();
+    let output = run_ok(
+        Command::new(two_plugins_host())
+            .arg(hello.join("libhello.so"))
+            .arg(sentinel.join("libsentinel.so"))
+            .arg("checks.markupsafe()")
+            .arg(format!("sys.prefix == {:?}", hello.display().to_string()))
+            .arg(format!(
+                "sys.path[-1] == {:?}",
+                sentinel.join("site-packages").display().to_string()
+            ))
+            .arg(format!(
+                "__import__('greeting').__file__.startswith('{}/')",
+                hello.join("app").display()
+            )),
+    );
+    assert_eq!(
+        stdout(&output),
+        "42\n1\n1\n1\n1\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn pypy_bundle_in_a_process_that_runs_cpython_says_so_and_returns_0() {
+    let hello = hello_bundle("pypy-after-cpython", &venv());
+    let output = run_ok(
+        Command::new(two_plugins_host())
+            .arg(hello.join("libhello.so"))
+            .arg(pypy_bundle().join("libsentinel.so"))
+            .arg("6*7"),
+    );
+    let err = stderr(&output);
+    assert_eq!(stdout(&output), "42\n0\n", "stderr:\n{err}");
+    let expected = format!(
+        "embedpack: the Python bundle {} cannot start: it was built for PyPy, \
+         but this process already runs CPython {}",
+        pypy_bundle().join("libsentinel.so").display(),
+        python().version_string()
+    );
+    assert!(err.contains(&expected), "{err}");
+}
+
+/// CFFI's own embedding programs (`testing/embedding`, as
+/// tests/it/cffi_suite.rs runs them on CPython) built through embedpack
+/// from the PyPy venv, each linked to its bundles and run from `/`.
+/// `perf-test` is a benchmark, as on CPython; the unicode plugin, whose
+/// test is about stderr, runs in cffi_suite.rs on CPython only.
+#[test]
+fn cffi_embedding_programs_under_pypy() {
+    let cffi = test_env("cffi-src/testing/embedding", "test_basic.py");
+    let dir = workdir("pypy-cffi");
+    let bundle = |name: &str| -> PathBuf {
+        let script = dir.join(format!("{name}.py"));
+        std::fs::copy(cffi.join(format!("{name}.py")), &script).unwrap();
+        let out = dir.join(format!("bundle-{name}"));
+        if !out.exists() {
+            run_ok(
+                embedpack()
+                    .arg("build")
+                    .arg(&script)
+                    .arg("--venv")
+                    .arg(named_venv("pypy"))
+                    .arg("-o")
+                    .arg(&out)
+                    .arg("-q"),
+            );
+        }
+        out
+    };
+    let program = |name: &str, plugins: &[&str], defines: &[&str]| -> String {
+        let exe = dir.join(format!("{name}{}", defines.len()));
+        let mut cc = Command::new("cc");
+        cc.arg("-pthread").arg("-o").arg(&exe);
+        cc.args(defines.iter().map(|d| format!("-D{d}")));
+        cc.arg(cffi.join(format!("{name}.c")));
+        for plugin in plugins {
+            let out = bundle(plugin);
+            cc.arg("-I").arg(out.join("include")).arg("-L").arg(&out);
+            cc.arg(format!("-l_{plugin}_cffi"));
+            cc.arg(format!("-Wl,-rpath,{}", out.display()));
+        }
+        run_ok(&mut cc);
+        let output = run_ok(Command::new(&exe).current_dir("/"));
+        let err = stderr(&output);
+        if !plugins.contains(&"initerror") {
+            assert_eq!(err, "", "{name} wrote to stderr");
+        }
+        stdout(&output)
+    };
+    assert_eq!(
+        program("add1-test", &["add1"], &[]),
+        "preparing...\nadding 40 and 2\nadding 100 and -5\ngot: 42 95\n"
+    );
+    assert_eq!(
+        program("add2-test", &["add1", "add2"], &[]),
+        "preparing...\nadding 40 and 2\nprepADD2\nadding 100 and -5 and -20\ngot: 42 75\n"
+    );
+    assert_eq!(
+        program("add1-test", &["initerror"], &[]),
+        "got: 0 0\n",
+        "the init code raises: every call returns 0"
+    );
+    assert_eq!(
+        program("thread1-test", &["add1"], &[]),
+        format!(
+            "starting\npreparing...\n{}done\n",
+            "adding 40 and 2\n".repeat(10)
+        )
+    );
+    // Two plugins start in two threads at once; add1's init is slow.
+    let out = program("thread2-test", &["add1", "add2"], &[]);
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("adding")).count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.starts_with("starting\n") && out.ends_with("done\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("prepADD2") && out.contains("preparing"),
+        "{out}"
+    );
+    let out = program("thread2-test", &["add1", "add2"], &["T2TEST_AGAIN_ADD1=1"]);
+    assert!(out.contains("adding -1 and -1\n"), "{out}");
+    for _ in 0..20 {
+        let out = program("thread3-test", &["add2", "add3"], &[]);
+        assert_eq!(
+            out.matches("adding 40 and 2 and 100\n").count(),
+            10,
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("adding 1000, 200, 30, 4\n").count(),
+            10,
+            "{out}"
+        );
+    }
+    assert_eq!(program("tlocal-test", &["tlocal"], &[]), "done\n");
+    assert_eq!(program("empty-test", &["empty"], &[]), "OK\n");
+    assert_eq!(
+        program("add_recursive-test", &["add_recursive"], &[]),
+        "preparing REC\nsome_callback(400)\nadding 400 and 9\n<<< 409 >>>\n\
+         adding 40 and 2\nadding 100 and -5\ngot: 42 95\n"
+    );
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::{Backend, Bootstrap, Interpreter, Part, Stdlib, Tree};
+use super::{Backend, Bootstrap, Interpreter, Kind, Part, Stdlib, Tree};
 use crate::bundle::Home;
 use crate::fail;
 
@@ -52,6 +52,10 @@ const OPTIONAL: &[Part] = &[
 ];
 
 impl Backend for CPython {
+    fn kind(&self) -> Kind {
+        Kind::CPython
+    }
+
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()> {
         let (major, minor, _) = info.version;
         if (major, minor) < OLDEST {

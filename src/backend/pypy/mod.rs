@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::{Backend, Bootstrap, Interpreter, Part, Stdlib, Tree};
+use super::{Backend, Bootstrap, Interpreter, Kind, Part, Stdlib, Tree};
 use crate::bundle::Home;
 use crate::fail;
 
@@ -41,7 +41,12 @@ const OPTIONAL: &[Part] = &[
         name: "test",
         folders: &["test"],
         nested: &["test", "tests", "idle_test"],
-        modules: &["_testcapi", "_ctypes_test", "_testmultiphase", "_pypy_testcapi"],
+        modules: &[
+            "_testcapi",
+            "_ctypes_test",
+            "_testmultiphase",
+            "_pypy_testcapi",
+        ],
     },
     Part::folder("idlelib", &["idlelib"]),
     Part::folder("tkinter", &["tkinter"]),
@@ -51,6 +56,10 @@ const OPTIONAL: &[Part] = &[
 ];
 
 impl Backend for PyPy {
+    fn kind(&self) -> Kind {
+        Kind::PyPy
+    }
+
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()> {
         let (major, minor, _) = info.version;
         if (major, minor) < OLDEST {

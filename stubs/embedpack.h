@@ -25,10 +25,6 @@ EMBEDPACK_HIDDEN int embedpack_check_python(void);
  * started Python.  Returns 0, or -1 with a Python exception set. */
 EMBEDPACK_HIDDEN int embedpack_attach(void);
 
-/* PyPy: pypy_init_embedded_cffi_module(), with the bundle's paths added
- * before the init code runs (stubs/pypy/start.c). */
-EMBEDPACK_HIDDEN int embedpack_init_module(int version, void *init);
-
 /* Why the bundle could not start, or "" when it did not fail. */
 EMBEDPACK_HIDDEN const char *embedpack_error(void);
 

@@ -4,6 +4,8 @@
 #ifndef EMBEDPACK_PYPY_H
 #define EMBEDPACK_PYPY_H
 
+#include "embedpack.h"
+
 extern int pypy_carefully_make_gil(const char *name);
 extern int pypy_init_embedded_cffi_module(int version, void *init);
 
@@ -13,5 +15,9 @@ struct embedpack_cffi_init {
     void *func;
     const char *code;
 };
+
+/* pypy_init_embedded_cffi_module(), with the bundle's paths added before
+ * the init code runs (start.c). */
+EMBEDPACK_HIDDEN int embedpack_init_module(int version, void *init);
 
 #endif

@@ -466,3 +466,24 @@ fn cffi_embedding_programs_under_pypy() {
          adding 40 and 2\nadding 100 and -5\ngot: 42 95\n"
     );
 }
+
+#[test]
+fn damaged_pypy_bundle_names_itself_and_returns_0() {
+    let dir = workdir("pypy-damaged");
+    let bundle = dir.join("sentinel");
+    copy_tree(pypy_bundle(), &bundle);
+    std::fs::remove_file(bundle.join("lib/pypy3.9/os.py")).unwrap();
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .arg(bundle.join("libsentinel.so"))
+            .args(["6*7", "6*7"]),
+    );
+    let err = stderr(&output);
+    assert_eq!(stdout(&output), "0\n0\n", "stderr:\n{err}");
+    let expected = format!(
+        "embedpack: the Python bundle {} cannot start: {} is missing",
+        bundle.join("libsentinel.so").display(),
+        bundle.join("lib/pypy3.9/os.py").display()
+    );
+    assert_eq!(err.matches(&expected).count(), 1, "{err}");
+}

@@ -42,6 +42,9 @@ pub struct Libpython {
     pub needed: String,
     /// `X.Y`, from that name.
     pub python: String,
+    /// The Python implementation whose runtime library that is
+    /// (`cpython`, `pypy`).
+    pub implementation: String,
     /// The file the loader would load for it here and now, if any.
     pub loader_picks: Option<String>,
     /// The libpython of the venv given (or `$VIRTUAL_ENV`), if any.
@@ -116,16 +119,16 @@ fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
     })?;
     let info = &examined.info;
     let runtime = info.needed.iter().find_map(|name| {
-        let version = backend::all().find_map(|b| b.runtime_version(name))?;
-        Some((name, version))
+        backend::all().find_map(|b| Some((name, b.runtime_version(name)?, b.kind())))
     });
-    let libpython = runtime.map(|(needed, (major, minor))| {
+    let libpython = runtime.map(|(needed, (major, minor), kind)| {
         let picked = loader_pick(path, info, needed);
         let venv_lib = venv_libpython(venv);
         let canonical = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
         Libpython {
             needed: needed.clone(),
             python: format!("{major}.{minor}"),
+            implementation: kind.name().to_string(),
             mismatch: matches!((&picked, &venv_lib), (Some(a), Some(b)) if canonical(a) != canonical(b)),
             loader_picks: picked.map(|p| p.display().to_string()),
             venv_libpython: venv_lib.map(|p| p.display().to_string()),
@@ -206,7 +209,10 @@ impl Library {
         }
         out += &format!("  exports:  {}\n", self.exports.join(", "));
         if let Some(py) = &self.libpython {
-            out += &format!("  Python:   {} (needs `{}`)\n", py.python, py.needed);
+            out += &format!(
+                "  Python:   {} {} (needs `{}`)\n",
+                py.implementation, py.python, py.needed
+            );
             match &py.loader_picks {
                 Some(file) => out += &format!("  the loader would load `{file}` for it here\n"),
                 None => out +=

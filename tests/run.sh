@@ -12,8 +12,8 @@ done
 # Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
 # six and cffi's backend give the system-site venv a module to carry from
 # the base and one its venv shadows (tests/it/environments.rs).
-# PyPy, whose venvs embedpack refuses with a clear error (tests/it/cli.rs).
-for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend pypy3; do
+# PyPy with its headers, for PyPy bundles (tests/it/pypy.rs).
+for deb in python3.11-venv python3.11-dev libpython3.11 python3-six python3-cffi-backend pypy3 pypy3-dev; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$deb")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -38,11 +38,20 @@ make_venv() {
 }
 
 make_venv "$env_dir/venv" python3
-# A PyPy venv, as it comes (tests/it/cli.rs).
+# A PyPy venv, as it comes (tests/it/cli.rs), and one holding the PyPy
+# test requirements (tests/it/pypy.rs).
+pypy=$(command -v pypy3)
 if [ ! -f "$env_dir/pypy/.ready" ]; then
   rm -rf "$env_dir/pypy"
-  pypy3 -m venv "$env_dir/pypy"
+  "$pypy" -m venv "$env_dir/pypy"
   touch "$env_dir/pypy/.ready"
+fi
+venv_pypy=$env_dir/venv-pypy
+if ! cmp -s tests/requirements-pypy.txt "$venv_pypy/.ready"; then
+  rm -rf "$venv_pypy"
+  "$pypy" -m venv "$venv_pypy"
+  "$venv_pypy/bin/pip" install -q --disable-pip-version-check -r tests/requirements-pypy.txt
+  cp tests/requirements-pypy.txt "$venv_pypy/.ready"
 fi
 
 # The other kinds of environment tests/it/environments.rs bundles, each made
@@ -207,7 +216,7 @@ fi
 # (tests/it/support/python.rs), so that no test names a folder or a
 # version of this machine: every pyenv CPython from 3.8 to 3.13, as the
 # paths of their bin/pythonX.Y; the python3 on PATH, which the main test
-# venv was made with; Debian's own python3.11.
+# venv was made with; Debian's own python3.11; PyPy's pypy3.
 cpythons=()
 if pyenv_root=$(pyenv root 2>/dev/null); then
   for version_dir in "$pyenv_root"/versions/3.*; do
@@ -224,5 +233,6 @@ EMBEDPACK_TEST_CPYTHONS=$(IFS=:; printf '%s' "${cpythons[*]}")
 export EMBEDPACK_TEST_CPYTHONS
 export EMBEDPACK_TEST_PYTHON=$pyenv_python
 export EMBEDPACK_TEST_DEBIAN_PYTHON=$debian_python
+export EMBEDPACK_TEST_PYPY=$pypy
 
 cargo test --locked "$@"

@@ -57,6 +57,9 @@ pub struct Interpreter {
     pub libdir: Option<PathBuf>,
     pub multiarch: Option<String>,
     pub instsoname: Option<String>,
+    /// sysconfig's `LDLIBRARY`: PyPy's shared library is named only here.
+    #[serde(default)]
+    pub ldlibrary: Option<String>,
     pub enable_shared: bool,
     pub dynload: Option<PathBuf>,
     /// The site directories, in `sys.path` order: the venv's own first,

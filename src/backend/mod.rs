@@ -7,6 +7,7 @@
 
 mod cpython;
 mod interpreter;
+mod pypy;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ use crate::bundle::Home;
 
 /// What the stages ask of a Python implementation.
 pub trait Backend: Sync {
+    /// The implementation this backend is for.
+    fn kind(&self) -> Kind;
     /// Refuses an interpreter this backend cannot bundle, saying why.
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()>;
     /// The shared runtime library the interpreter of `venv` runs on,
@@ -29,6 +32,10 @@ pub trait Backend: Sync {
     /// Whether `-l<library>` (as cffi fills in `set_source(libraries=)`)
     /// names this interpreter's runtime, which the plugin links by path.
     fn links_runtime(&self, library: &str) -> bool;
+    /// The linker arguments that link a plugin (or a packed plugin's
+    /// bootstrap) to the runtime library at `runtime`, so that its
+    /// `DT_NEEDED` entry names the library, not a path of this machine.
+    fn link_runtime(&self, runtime: &Path) -> Vec<String>;
     /// Where the interpreter's home goes in a bundle.
     fn home(&self, info: &Interpreter) -> Home;
     /// What of the standard library a bundle holds.
@@ -41,7 +48,8 @@ pub trait Backend: Sync {
 pub fn of(kind: &Kind) -> Option<&'static dyn Backend> {
     match kind {
         Kind::CPython => Some(&cpython::CPython),
-        Kind::PyPy | Kind::Other(_) => None,
+        Kind::PyPy => Some(&pypy::PyPy),
+        Kind::Other(_) => None,
     }
 }
 

@@ -95,7 +95,8 @@ pub fn compile_pack_bootstrap(
         "-Wl,-z,nodelete".to_string(),
         "-Wl,--build-id=sha1".to_string(),
     ]);
-    command.arg(&env.runtime).arg("-ldl");
+    command.args(env.backend.link_runtime(&env.runtime));
+    command.arg("-ldl");
     run(command, log).map_err(|errors| {
         anyhow::anyhow!("embedpack's bootstrap does not compile here:\n{errors}")
     })?;
@@ -142,12 +143,9 @@ fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
 fn layout_defines(layout: &Layout) -> Vec<String> {
     let quoted = |path: &Path| format!("\"{}\"", path.display());
     let home = &layout.home;
-    let required: Vec<String> = home
-        .required
-        .iter()
-        .chain([&layout.site])
-        .map(|p| quoted(p))
-        .collect();
+    // Not site-packages: Python starts without it, and a venv may hold
+    // nothing a bundle carries (a PyPy venv has no cffi distribution).
+    let required: Vec<String> = home.required.iter().map(|p| quoted(p)).collect();
     let mut defines = vec![
         format!("-DEMBEDPACK_HOME={}", quoted(&home.prefix)),
         format!("-DEMBEDPACK_STDLIB={}", quoted(&home.stdlib)),
@@ -234,7 +232,7 @@ fn link_args(inputs: &Inputs) -> Vec<String> {
     ];
     let kw = inputs.keywords;
     args.extend(kw.extra_objects.iter().map(|p| p.display().to_string()));
-    args.push(inputs.env.runtime.display().to_string());
+    args.extend(inputs.env.backend.link_runtime(&inputs.env.runtime));
     args.extend(kw.library_dirs.iter().map(|d| format!("-L{}", d.display())));
     args.extend(
         kw.libraries

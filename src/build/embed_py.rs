@@ -7,11 +7,18 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 /// (header written beside the stubs, macro it defines, Python source).
-const SCRIPTS: &[(&str, &str, &str)] = &[(
-    "join_py.h",
-    "EMBEDPACK_JOIN_PY",
-    include_str!("../../stubs/join.py"),
-)];
+const SCRIPTS: &[(&str, &str, &str)] = &[
+    (
+        "join_py.h",
+        "EMBEDPACK_JOIN_PY",
+        include_str!("../../stubs/join.py"),
+    ),
+    (
+        "pypy_start_py.h",
+        "EMBEDPACK_PYPY_START_PY",
+        include_str!("../../stubs/pypy/start.py"),
+    ),
+];
 
 /// Writes one header per script into `stubs`, the folder the bootstrap
 /// is compiled from.

@@ -78,7 +78,7 @@ mod tests {
             let patches = backend.bootstrap().cffi_edits;
             let source = edits(patches).iter().map(|e| e.anchor).collect::<String>();
             let patched = apply(&source, patches, "2.0").unwrap();
-            assert!(patched.contains("embedpack_attach()"));
+            assert!(patched.contains("embedpack_initialize()"));
         }
         let patches = cpython_patches();
         let source = edits(patches).iter().map(|e| e.anchor).collect::<String>();

@@ -1,5 +1,6 @@
 //! Recognizing a CFFI embedding library compiled elsewhere: an x86-64
-//! ELF shared library that exports `PyInit_<module>` and carries CFFI's
+//! ELF shared library that exports `PyInit_<module>` (PyPy:
+//! `_cffi_pypyinit_<module>`) and carries CFFI's
 //! embedding start-up code.  Read in one pass with everything `pack` and
 //! `inspect` need: its dynamic information, what it exports and what it
 //! imports.  Which interpreter it was built for is the backends' to say,
@@ -10,8 +11,16 @@ use goblin::elf::{header, sym, Elf};
 
 use super::read::{info_of, ElfInfo};
 
-/// Text only CFFI's embedding start-up code (`_embedding.h`) carries.
-const CFFI_EMBEDDING_MARK: &[u8] = b"Failed to initialize the Python-CFFI embedding logic";
+/// Texts only CFFI's embedding start-up code (`_embedding.h`) carries: in
+/// its CPython section, and in the part every Python compiles.
+const CFFI_EMBEDDING_MARKS: &[&[u8]] = &[
+    b"Failed to initialize the Python-CFFI embedding logic",
+    b"called, but initialization code failed.  Returning 0.",
+];
+
+/// The prefixes of the function that initializes a CFFI module:
+/// CPython's `PyInit_<module>`, PyPy's `_cffi_pypyinit_<module>`.
+const INIT_PREFIXES: &[&str] = &["PyInit_", "_cffi_pypyinit_"];
 
 /// What a shared library says about itself, as far as embedding goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +62,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
         info_of(&elf)?.ok_or_else(|| anyhow!("a shared library without a dynamic section"))?;
     let mut examined = Examined {
         info,
-        cffi_embedding: contains(bytes, CFFI_EMBEDDING_MARK),
+        cffi_embedding: CFFI_EMBEDDING_MARKS.iter().any(|m| contains(bytes, m)),
         ..Examined::default()
     };
     for symbol in elf.dynsyms.iter() {
@@ -66,7 +75,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
                 examined.imports.push(name.to_string());
             }
         } else if global && symbol.st_type() == sym::STT_FUNC {
-            if let Some(module) = name.strip_prefix("PyInit_") {
+            if let Some(module) = INIT_PREFIXES.iter().find_map(|p| name.strip_prefix(p)) {
                 examined.module = Some(module.to_string());
             }
             examined.exports.push(name.to_string());

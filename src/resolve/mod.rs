@@ -42,12 +42,12 @@ pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment
     let backend = backend::of(&info.kind).ok_or_else(|| {
         fail(
             format!(
-                "`{}` runs {} {}; embedpack builds for CPython 3.8 or newer",
+                "`{}` runs {} {}; embedpack builds for CPython 3.8+ and PyPy 3.9+",
                 venv.display(),
                 info.kind.name(),
                 info.version_text()
             ),
-            "create the venv with a CPython 3.8+ interpreter",
+            "create the venv with a CPython 3.8+ or PyPy 3.9+ interpreter",
         )
     })?;
     backend.check(&venv, &info)?;

@@ -48,7 +48,7 @@ fn trapped(command: &mut Command) -> &mut Command {
 
 /// Every file the manifest lists is unchanged and nothing was added:
 /// running the bundle must not write into it (no new `.pyc` files).
-fn assert_unchanged(bundle: &Path) {
+pub(crate) fn assert_unchanged(bundle: &Path) {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap();
     let files = manifest["files"].as_array().unwrap();

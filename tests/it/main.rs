@@ -16,5 +16,6 @@ mod elf_writer;
 mod environments;
 mod examples;
 mod pack;
+mod pypy;
 mod reproducible;
 mod starting;

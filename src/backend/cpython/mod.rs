@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::{Backend, Bootstrap, Interpreter, Part, Stdlib, Tree};
+use super::{Backend, Bootstrap, Interpreter, Kind, Part, Stdlib, Tree};
 use crate::bundle::Home;
 use crate::fail;
 
@@ -52,6 +52,10 @@ const OPTIONAL: &[Part] = &[
 ];
 
 impl Backend for CPython {
+    fn kind(&self) -> Kind {
+        Kind::CPython
+    }
+
     fn check(&self, venv: &Path, info: &Interpreter) -> Result<()> {
         let (major, minor, _) = info.version;
         if (major, minor) < OLDEST {
@@ -84,6 +88,11 @@ impl Backend for CPython {
 
     fn links_runtime(&self, library: &str) -> bool {
         library.starts_with("python3")
+    }
+
+    fn link_runtime(&self, runtime: &Path) -> Vec<String> {
+        // libpython has a SONAME, which the linker records.
+        vec![runtime.display().to_string()]
     }
 
     fn home(&self, info: &Interpreter) -> Home {

@@ -1,6 +1,6 @@
 //! Inspect: describe a shared library — its dependencies, search paths,
-//! whether it is a CFFI embedding library, and which libpython the loader
-//! would give it on this machine — or a bundle: its Python, its
+//! whether it is a CFFI embedding library, and which Python runtime
+//! library the loader would give it on this machine — or a bundle: its Python, its
 //! distributions, its vendored and host-provided libraries, and the
 //! oldest system it runs on.  `--json` gives the same as stable JSON.
 
@@ -59,7 +59,7 @@ pub struct Bundle {
     pub module: String,
     pub python: PythonInfo,
     pub distributions: Vec<Distribution>,
-    /// Libraries in `lib/` other than libpython.
+    /// Libraries in `lib/` other than the runtime library.
     pub vendored: Vec<String>,
     pub host_libs: Vec<String>,
     /// Newest symbol version needed per system library family.
@@ -123,7 +123,7 @@ fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
     });
     let libpython = runtime.map(|(needed, (major, minor), kind)| {
         let picked = loader_pick(path, info, needed);
-        let venv_lib = venv_libpython(venv);
+        let venv_lib = venv_runtime(venv);
         let canonical = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
         Libpython {
             needed: needed.clone(),
@@ -169,9 +169,9 @@ fn loader_pick(path: &Path, info: &elf::ElfInfo, needed: &str) -> Option<PathBuf
         .find(|p| loader::is_loadable(p))
 }
 
-/// The libpython of the venv given or in `$VIRTUAL_ENV`; none when there
+/// The runtime library of the venv given or in `$VIRTUAL_ENV`; none when there
 /// is no such venv or it cannot be probed.
-fn venv_libpython(venv: Option<&Path>) -> Option<PathBuf> {
+fn venv_runtime(venv: Option<&Path>) -> Option<PathBuf> {
     let venv = venv
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("VIRTUAL_ENV").map(PathBuf::from))?;

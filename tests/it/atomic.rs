@@ -2,6 +2,7 @@
 //! was — a full disk, Ctrl-C, `kill -9` — and the next run removes what
 //! the interrupted one left behind.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,7 +105,18 @@ fn interrupt_while_writing(signal: &str) {
 
 /// One attempt: whether the signal reached the build mid-write.
 fn try_interrupt(dir: &Path, out: &Path, signal: &str) -> bool {
-    let mut child = build_command(out, &["-q"])
+    let mut command = build_command(out, &["-q"]);
+    // A shell that starts the tests in the background, without job
+    // control, leaves SIGINT ignored, and children inherit that: give the
+    // build the default disposition a Ctrl-C at a terminal meets.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -264,17 +264,13 @@ mod tests {
             ),
             (
                 "lib/libpython3.11.so.1.0",
-                info(
-                    Some(libpython),
-                    None,
-                    Some("/root/.pyenv/versions/3.11.7/lib"),
-                ),
+                info(Some(libpython), None, Some("/opt/build-machine/python/lib")),
                 Origin::Plan,
                 vec![dep("libm.so.6", Target::System)],
             ),
             (
                 "python/lib/python3.11/lib-dynload/_ssl.so",
-                info(None, None, Some("/root/.pyenv/versions/3.11.7/lib")),
+                info(None, None, Some("/opt/build-machine/python/lib")),
                 Origin::Plan,
                 vec![dep("libssl.so.3", Target::Object(4))],
             ),

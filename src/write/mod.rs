@@ -189,30 +189,24 @@ fn fill(
     let mut sink = format.create(staging, top, mtime)?;
     let mut compiler = None;
     for entry in &plan.entries {
-        let bytes = match &entry.source {
+        let data: Box<dyn Read> = match &entry.source {
             Source::Bytecode { module, .. } => {
                 let compiler = match &mut compiler {
                     Some(compiler) => compiler,
                     None => compiler.insert(start_compiler(plan)?),
                 };
-                match compiler.next()? {
-                    Some(pyc) => Some(pyc),
-                    None => {
-                        written.no_bytecode.push(module.clone());
-                        continue;
-                    }
-                }
+                let Some(pyc) = compiler.next()? else {
+                    written.no_bytecode.push(module.clone());
+                    continue;
+                };
+                Box::new(std::io::Cursor::new(pyc))
             }
-            Source::File(_) => None,
-            other => Some(make(other)?),
-        };
-        let mut reader: Hashing<Box<dyn Read>> = Hashing::new(match (bytes, &entry.source) {
-            (Some(bytes), _) => Box::new(std::io::Cursor::new(bytes)),
-            (None, Source::File(path)) => Box::new(
+            Source::File(path) => Box::new(
                 File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?,
             ),
-            (None, _) => unreachable!("only files are streamed from disk"),
-        });
+            other => Box::new(std::io::Cursor::new(make(other)?)),
+        };
+        let mut reader = Hashing::new(data);
         sink.add(&entry.dest, entry.mode, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.files.push(ManifestFile {

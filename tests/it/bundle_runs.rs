@@ -8,44 +8,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// Hostile variables: if any of them reached the interpreter, the plugin
-/// would import the trap files or fail `checks.isolated()`.
-const TRAPS: &[(&str, &str)] = &[
-    ("PYTHONPATH", "/evil"),
-    ("PYTHONHOME", "/evil"),
-    ("PYTHONSTARTUP", "/evil/json.py"),
-    ("PYTHONUSERBASE", "/evil"),
-    ("PYTHONNOUSERSITE", ""),
-    ("PYTHONSAFEPATH", ""),
-];
-
-/// Lays out the trap files under `root`: a `/evil` that shadows `json`,
-/// `site`-time hooks, and a `json.py` in the working directory `cwd`.
-fn set_traps(root: &Path, cwd: &Path) {
-    let trap = "raise SystemExit('a PYTHON* trap was imported')\n";
-    let evil = root.join("evil");
-    let user_site = evil.join("lib/python3.11/site-packages");
-    std::fs::create_dir_all(&user_site).unwrap();
-    std::fs::create_dir_all(cwd).unwrap();
-    for path in [
-        evil.join("json.py"),
-        evil.join("sitecustomize.py"),
-        user_site.join("usercustomize.py"),
-        user_site.join("json.py"),
-        cwd.join("json.py"),
-    ] {
-        std::fs::write(path, trap).unwrap();
-    }
-}
-
-fn trapped(command: &mut Command) -> &mut Command {
-    command.env_clear();
-    for (key, value) in TRAPS {
-        command.env(key, value);
-    }
-    command
-}
-
 /// Every file the manifest lists is unchanged and nothing was added:
 /// running the bundle must not write into it (no new `.pyc` files).
 pub(crate) fn assert_unchanged(bundle: &Path) {
@@ -95,14 +57,9 @@ fn moved_bundle_starts_without_its_venv_under_hostile_environment() {
     let moved = dir.join("a path with space/bundle");
     std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
     std::fs::rename(&built, &moved).unwrap();
-    set_traps(&dir, &dir.join("cwd"));
-    let evil = dir.join("evil");
+    let evil = set_traps(&dir, &dir.join("cwd"), "python3.11");
     let mut command = Command::new(run_plugin_host());
-    trapped(&mut command)
-        .env("PYTHONPATH", &evil)
-        .env("PYTHONHOME", &evil)
-        .env("PYTHONSTARTUP", evil.join("json.py"))
-        .env("PYTHONUSERBASE", &evil)
+    trapped(&mut command, &evil)
         .current_dir(dir.join("cwd"))
         .arg(moved.join("libsentinel.so"))
         .args([
@@ -122,9 +79,9 @@ fn bare_chroot_from_a_path_with_a_space_with_eight_threads() {
     std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
     copy_tree(sentinel_bundle(), &bundle);
     std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
-    set_traps(&root, &root.join("work"));
+    set_traps(&root, &root.join("work"), "python3.11");
     let mut command = Command::new("/usr/sbin/chroot");
-    trapped(&mut command).arg(&root).args([
+    trapped(&mut command, Path::new("/evil")).arg(&root).args([
         "/host",
         "/opt/my plugins/sentinel/libsentinel.so",
         "--chdir",

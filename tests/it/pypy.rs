@@ -11,41 +11,6 @@ use std::sync::OnceLock;
 use crate::bundle_runs::assert_unchanged;
 use crate::support::*;
 
-/// A trap that ends the process if any of the hostile settings reached
-/// PyPy: modules on `PYTHONPATH`, `PYTHONHOME` or the working directory,
-/// a `PYTHONSTARTUP` file, a user site directory with a .pth file and
-/// `usercustomize`.
-fn set_traps(root: &Path, cwd: &Path) -> PathBuf {
-    let trap = "raise SystemExit('a PYTHON* trap was imported')\n";
-    let evil = root.join("evil");
-    let user_site = evil.join("lib/pypy3.9/site-packages");
-    std::fs::create_dir_all(&user_site).unwrap();
-    std::fs::create_dir_all(cwd).unwrap();
-    for path in [
-        evil.join("json.py"),
-        evil.join("sitecustomize.py"),
-        user_site.join("usercustomize.py"),
-        user_site.join("json.py"),
-        cwd.join("json.py"),
-    ] {
-        std::fs::write(path, trap).unwrap();
-    }
-    std::fs::write(user_site.join("evil.pth"), "import sys; sys.exit(3)\n").unwrap();
-    evil
-}
-
-/// `command` with nothing but the hostile variables, all pointing at
-/// `evil` (as the host sees it).
-fn trapped<'a>(command: &'a mut Command, evil: &Path) -> &'a mut Command {
-    command
-        .env_clear()
-        .env("PYTHONPATH", evil)
-        .env("PYTHONHOME", evil)
-        .env("PYTHONSTARTUP", evil.join("json.py"))
-        .env("PYTHONUSERBASE", evil)
-        .env("HOME", evil)
-}
-
 fn pypy_venv() -> PathBuf {
     named_venv("venv-pypy")
 }
@@ -107,7 +72,7 @@ fn pypy_bundle_starts_moved_without_its_venv_under_hostile_environment() {
     assert!(moved.join("lib/libpypy3.9-c.so").is_file());
     assert!(moved.join("lib/pypy3.9/site.py").is_file());
     assert!(!moved.join("pyvenv.cfg").exists() && !moved.join("lib/pyvenv.cfg").exists());
-    let evil = set_traps(&dir, &dir.join("cwd"));
+    let evil = set_traps(&dir, &dir.join("cwd"), "pypy3.9");
     let mut command = Command::new(run_plugin_host());
     trapped(&mut command, &evil)
         .current_dir(dir.join("cwd"))
@@ -143,7 +108,7 @@ fn pypy_bundle_in_a_bare_chroot_with_eight_threads() {
     std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
     copy_tree(pypy_bundle(), &bundle);
     std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
-    set_traps(&root, &root.join("work"));
+    set_traps(&root, &root.join("work"), "pypy3.9");
     let mut command = Command::new("/usr/sbin/chroot");
     trapped(&mut command, Path::new("/evil")).arg(&root).args([
         "/host",
@@ -247,7 +212,7 @@ fn hand_built_pypy_library_is_packed_and_runs_moved_in_a_bare_chroot() {
     copy_tree(&out, &bundle);
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
-    set_traps(&root, &root.join("work"));
+    set_traps(&root, &root.join("work"), "pypy3.9");
     let mut command = Command::new("/usr/sbin/chroot");
     trapped(&mut command, Path::new("/evil")).arg(&root).args([
         "/host",

@@ -1,17 +1,20 @@
 //! What the integration tests share: what tests/run.sh prepared (the test
 //! venvs, in `prepared`) and the interpreters it hands in (`python`); what
 //! several modules build once per run (`built`: the sentinel bundle, the C
-//! hosts); bare chroot roots (`chroot`); and running commands.
+//! hosts); bare chroot roots (`chroot`); hostile environments (`traps`); and
+//! running commands.
 
 mod built;
 mod chroot;
 mod prepared;
 mod python;
+mod traps;
 
 pub use built::*;
 pub use chroot::*;
 pub use prepared::*;
 pub use python::*;
+pub use traps::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -25,7 +25,7 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
     let script = std::path::absolute(&script).unwrap_or(script);
     let options = BundleOptions::new(args.bundle)?;
     let env = resolve_env(&options, script.parent().unwrap_or(Path::new(".")), log)?;
-    let plugin = build::build(&script, name.as_deref(), &env, log)?;
+    let plugin = build::build(&script, name.as_deref(), &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
@@ -39,7 +39,7 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
         ));
     }
     let env = resolve_env(&options, library.parent().unwrap_or(Path::new(".")), log)?;
-    let plugin = build::pack(&library, &env, log)?;
+    let plugin = build::pack(&library, &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
@@ -77,7 +77,8 @@ fn bundle(
         print!("{}", linked.plan.describe());
         return Ok(());
     }
-    let manifest = write::manifest(plugin, env, &linked.plan, &linked.report);
+    let compiler = build::compiler_version()?;
+    let manifest = write::manifest(plugin, env, &linked.plan, &linked.report, &compiler);
     let written = write::write(&linked.plan, &plugin.layout, manifest, &output)?;
     for module in &written.no_bytecode {
         log.detail(format!(

@@ -3,13 +3,14 @@
 //! bytes in memory, bytecode compiled from a source, or a copy of an ELF
 //! file with edits — and the write stage makes them while hashing.  So
 //! the plan can be printed (`--dry-run`), tested and diffed without
-//! compiling or patching anything.
+//! compiling or patching anything; a dry run's plan names the libraries
+//! it would compile, by what their link would record.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::elf::{Edits, PathKind};
+use crate::elf::{Edits, ElfInfo, PathKind};
 
 /// Where one file of the bundle comes from.
 #[derive(Debug, Clone)]
@@ -24,6 +25,9 @@ pub enum Source {
     Bytecode { source: PathBuf, module: String },
     /// An ELF file with edits.
     Patched { base: Box<Source>, edits: Edits },
+    /// A library a dry run would compile (and so cannot be written):
+    /// what it is compiled from, and what its link would record.
+    Unbuilt { from: String, info: ElfInfo },
 }
 
 /// One file of the bundle.
@@ -57,7 +61,7 @@ impl Source {
         match self {
             Source::File(path) => Some(path),
             Source::Patched { base, .. } => base.file(),
-            Source::Bytes(_) | Source::Bytecode { .. } => None,
+            Source::Bytes(_) | Source::Bytecode { .. } | Source::Unbuilt { .. } => None,
         }
     }
 
@@ -68,6 +72,7 @@ impl Source {
             Source::Bytes(_) => "(generated)".to_string(),
             Source::Bytecode { source, .. } => format!("bytecode of {}", source.display()),
             Source::Patched { base, edits } => format!("{}, {}", base.describe(), describe(edits)),
+            Source::Unbuilt { from, .. } => from.clone(),
         }
     }
 }
@@ -129,14 +134,16 @@ impl Plan {
         let mut out = String::new();
         let mut parts: BTreeMap<String, (usize, u64)> = BTreeMap::new();
         for entry in &self.entries {
-            let approximate = match entry.source {
-                Source::Bytecode { .. } | Source::Patched { .. } => "~",
-                Source::File(_) | Source::Bytes(_) => "",
+            let size = match entry.source {
+                Source::Bytecode { .. } | Source::Patched { .. } => {
+                    format!("~{}", human_size(entry.size))
+                }
+                Source::Unbuilt { .. } => "?".to_string(),
+                Source::File(_) | Source::Bytes(_) => human_size(entry.size),
             };
             let _ = writeln!(
                 out,
-                "{:>11}  {}  <- {}",
-                format!("{approximate}{}", human_size(entry.size)),
+                "{size:>11}  {}  <- {}",
                 entry.dest.display(),
                 entry.source.describe()
             );
@@ -156,7 +163,7 @@ impl Plan {
         let _ = writeln!(
             out,
             "{:>11}  total ({} files; ~ marks files made when written, with the size of \
-             what they are made from)",
+             what they are made from; ? what a build compiles, not counted)",
             human_size(self.total_size()),
             self.entries.len()
         );

@@ -19,7 +19,9 @@ use super::Keywords;
 use crate::backend::SHARED_STUBS;
 use crate::bundle::Layout;
 use crate::cli::Log;
+use crate::elf::{self, ElfInfo};
 use crate::fail;
+use crate::loader::System;
 use crate::resolve::Environment;
 
 /// How many lines of compiler errors to show.
@@ -157,6 +159,46 @@ fn layout_defines(layout: &Layout) -> Vec<String> {
         defines.push(format!("-DEMBEDPACK_EXTENSIONS={}", quoted(extensions)));
     }
     defines
+}
+
+/// What linking the plugin would record, for a dry run that links
+/// nothing: the SONAME, search path and flags of `link_args`, and as
+/// NEEDED the runtime library and each of `libraries=` that is a shared
+/// library in `library_dirs=` or the system's folders (the C library
+/// and the names linker scripts stand for are the system's, which a
+/// bundle never carries).
+pub fn plugin_link(
+    layout: &Layout,
+    keywords: &Keywords,
+    script_dir: &Path,
+    env: &Environment,
+) -> ElfInfo {
+    let dirs: Vec<PathBuf> = keywords
+        .library_dirs
+        .iter()
+        .map(|d| script_dir.join(d))
+        .chain(System::from_host().dirs)
+        .collect();
+    let linked = keywords
+        .libraries
+        .iter()
+        .filter(|lib| !env.backend.links_runtime(lib))
+        .filter_map(|lib| {
+            let file = dirs
+                .iter()
+                .map(|d| d.join(format!("lib{lib}.so")))
+                .find(|f| f.is_file())?;
+            let info = elf::read_file(&file).ok().flatten()?;
+            info.soname
+                .or_else(|| Some(file.file_name()?.to_string_lossy().into_owned()))
+        });
+    ElfInfo {
+        soname: Some(layout.plugin.display().to_string()),
+        needed: std::iter::once(env.runtime_name()).chain(linked).collect(),
+        rpath: Some(format!("$ORIGIN/{}", layout.libdir.display())),
+        nodelete: true,
+        ..ElfInfo::default()
+    }
 }
 
 /// The first line of `cc --version`, recorded in the manifest.

@@ -1,13 +1,15 @@
 """Run a CFFI build script and capture its embedding FFI instead of compiling.
 
-Usage: python -B harness.py SCRIPT NAME|"" C_OUT JSON_OUT
+Usage: python -B -c "$HARNESS" SCRIPT NAME|"" C_OUT|""
 
 The script runs as `__main__` from its own directory, exactly as the user
 would run it, except that `FFI.compile()` records its FFI object and
-returns.  The chosen FFI's C source is written to C_OUT and a description
-of it (module name, `set_source` keyword arguments, the C declarations
-given to `embedding_api`) to JSON_OUT.  Problems the user must fix are
-reported on stderr with exit status 3.
+returns.  The chosen FFI's C source is written to C_OUT (unless it is
+empty: a dry run writes no file) and a description of it (module name,
+`set_source` keyword arguments, the C declarations given to
+`embedding_api`) as JSON to stdout.  Whatever the script prints, and the
+programs it runs, goes to stderr.  Problems the user must fix are
+reported on stdout with exit status 3.
 """
 import json
 import os
@@ -26,8 +28,15 @@ SOURCE_KEYWORDS = (
 )
 
 
+# The harness's own report goes to the original stdout; the script's
+# output, at the file-descriptor level, to stderr.
+report = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+
+
 def fail(message):
-    sys.stderr.write(message + "\n")
+    report.write(message + "\n")
+    report.flush()
     sys.exit(USER_ERROR)
 
 
@@ -134,8 +143,8 @@ def run_script(script):
 
 
 def main():
-    script, name, c_out, json_out = sys.argv[1:5]
-    c_out, json_out = os.path.abspath(c_out), os.path.abspath(json_out)
+    script, name, c_out = sys.argv[1:4]
+    c_out = c_out and os.path.abspath(c_out)
     script = os.path.abspath(script)
     directory = os.path.dirname(script)
     cffi.FFI.embedding_api = embedding_api
@@ -146,9 +155,10 @@ def main():
     namespace = run_script(script)
     ffi = choose(namespace, name, os.path.basename(script))
     description = describe(ffi)
-    ffi.emit_c_code(c_out)
-    with open(json_out, "w") as f:
-        json.dump(description, f)
+    if c_out:
+        ffi.emit_c_code(c_out)
+    json.dump(description, report)
+    report.flush()
 
 
 main()

@@ -4,7 +4,8 @@
 //! when a C++ compiler is found, with `-Wall -Wextra -Werror` before it
 //! goes into a bundle: a header that does not compile stops the build.
 
-use std::path::Path;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result};
 
@@ -44,18 +45,11 @@ pub fn generate(module: &str, declarations: &[String]) -> String {
         .replace("@MODULE@", module)
 }
 
-/// Compiles `header` (twice, for its include guard) in `workdir`; fails
-/// with the compiler's messages when it does not compile cleanly.
-pub fn check(module: &str, header: &str, workdir: &Path) -> Result<()> {
-    let include = workdir.join("include");
-    std::fs::create_dir_all(&include)
-        .with_context(|| format!("cannot create `{}`", include.display()))?;
-    let path = include.join(format!("{module}.h"));
-    std::fs::write(&path, header).with_context(|| format!("cannot write `{}`", path.display()))?;
-    let source = workdir.join("header-check.c");
-    let text = format!("#include \"{module}.h\"\n#include \"{module}.h\"\n");
-    std::fs::write(&source, text)
-        .with_context(|| format!("cannot write `{}`", source.display()))?;
+/// Compiles `header` (twice, for its include guard), read from the
+/// compiler's standard input so that no file is written; fails with the
+/// compiler's messages when it does not compile cleanly.
+pub fn check(module: &str, header: &str) -> Result<()> {
+    let text = format!("{header}\n{header}\n");
     let mut errors = String::new();
     for (language, cpp) in [("c", false), ("c++", true)] {
         let mut command = match compile::compiler_for(cpp) {
@@ -72,18 +66,20 @@ pub fn check(module: &str, header: &str, workdir: &Path) -> Result<()> {
                 "-Werror",
                 "-x",
                 language,
+                "-",
             ])
-            .arg(format!("-I{}", include.display()))
-            .arg(&source);
-        let output = match command.output() {
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let output = match run_with_input(command, &text) {
             Ok(output) => output,
             // No C++ compiler here: the C check is what we can do.
             Err(e) if cpp && e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).context("cannot run the C compiler"),
         };
         if !output.status.success() {
-            let prefix = format!("{}/", workdir.display());
-            let stderr = String::from_utf8_lossy(&output.stderr).replace(&prefix, "");
+            let stderr = String::from_utf8_lossy(&output.stderr)
+                .replace("<stdin>", &format!("include/{module}.h"));
             errors += &format!("as {}:\n{}", language.to_uppercase(), stderr);
         }
     }
@@ -100,6 +96,21 @@ pub fn check(module: &str, header: &str, workdir: &Path) -> Result<()> {
          every type its functions use (`cdef()` declarations do not reach the header, and \
          `...` leaves a type incomplete or out)",
     ))
+}
+
+/// Runs `command` with `input` on its standard input, which is written
+/// from a thread so that a compiler filling its output pipes first does
+/// not block.
+fn run_with_input(mut command: Command, input: &str) -> std::io::Result<Output> {
+    let mut child = command.spawn()?;
+    let stdin = child.stdin.take();
+    std::thread::scope(|scope| {
+        if let Some(mut stdin) = stdin {
+            // A compiler that stops early closes its input: not an error.
+            scope.spawn(move || stdin.write_all(input.as_bytes()));
+        }
+        child.wait_with_output()
+    })
 }
 
 /// Removes the indentation common to all non-blank lines.
@@ -147,7 +158,6 @@ mod tests {
 
     #[test]
     fn check_accepts_partial_declarations_and_refuses_unknown_types() {
-        let dir = tempfile::tempdir().unwrap();
         let good = generate(
             "good",
             &[
@@ -155,11 +165,11 @@ mod tests {
                     .into(),
             ],
         );
-        check("good", &good, dir.path()).unwrap();
+        check("good", &good).unwrap();
         let bad = generate("bad", &["int f(point_t *p);".into()]);
-        let err = format!("{:#}", check("bad", &bad, dir.path()).unwrap_err());
-        assert!(err.contains("include/bad.h"), "{err}");
+        let err = format!("{:#}", check("bad", &bad).unwrap_err());
+        assert!(err.contains("include/bad.h:"), "{err}");
         assert!(err.contains("point_t"), "{err}");
-        assert!(!err.contains(&dir.path().display().to_string()), "{err}");
+        assert!(!err.contains("<stdin>"), "{err}");
     }
 }

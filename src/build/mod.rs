@@ -59,16 +59,15 @@ pub struct Plugin {
     /// `include/<module>.h`; none for a packed library, whose C
     /// declarations embedpack does not know.
     pub header: Option<String>,
-    /// A packed plugin's bootstrap library: (its path in the bundle, its
-    /// bytes).
-    pub bootstrap: Option<(PathBuf, Vec<u8>)>,
+    /// A packed plugin's bootstrap library: its path in the bundle, and
+    /// where its bytes come from.
+    pub bootstrap: Option<(PathBuf, Source)>,
     /// Where the plugin's own libraries were found at link time
     /// (`set_source(library_dirs=)`, absolute).
     pub library_dirs: Vec<PathBuf>,
-    /// The compiler that built it, as `cc --version` names itself.
-    pub compiler: String,
 }
 
+pub use compile::compiler_version;
 pub use pack::pack;
 
 /// `BUILD_SCRIPT[:NAME]` split in two.
@@ -81,42 +80,64 @@ pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
-/// Runs `script` and compiles the plugin it declares.
-pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> Result<Plugin> {
-    let workdir = tempfile::Builder::new()
-        .prefix("embedpack-build-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
-    let declared = run_script(script, name, env, workdir.path(), log)?;
+/// Runs `script` and compiles the plugin it declares, after checking
+/// its header; a dry run only runs the script (writing no file) and
+/// plans the plugin.
+pub fn build(
+    script: &Path,
+    name: Option<&str>,
+    env: &Environment,
+    dry_run: bool,
+    log: Log,
+) -> Result<Plugin> {
+    let workdir = match dry_run {
+        true => None,
+        false => Some(
+            tempfile::Builder::new()
+                .prefix("embedpack-build-")
+                .tempdir()
+                .context("cannot create a temporary directory")?,
+        ),
+    };
+    let generated = workdir.as_ref().map(|w| w.path().join("generated.c"));
+    let declared = run_script(script, name, env, generated.as_deref(), log)?;
     for warning in &declared.warnings {
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
     let layout = Layout::new(&module, env.backend.home(&env.info));
-    let generated = workdir.path().join(format!("{module}.c"));
-    let source = std::fs::read_to_string(&generated)
-        .with_context(|| format!("cannot read `{}`", generated.display()))?;
-    let edits = env.backend.bootstrap().cffi_edits;
-    std::fs::write(
-        &generated,
-        patch::apply(&source, edits, &declared.cffi_version)?,
-    )
-    .with_context(|| format!("cannot write `{}`", generated.display()))?;
-    let script_dir = script.parent().unwrap_or(Path::new("."));
-    let library = compile::compile(&compile::Inputs {
-        module: &module,
-        generated: &generated,
-        workdir: workdir.path(),
-        script_dir,
-        keywords: &declared.keywords,
-        env,
-        layout: &layout,
-        log,
-    })?;
     let header = header::generate(&module, &declared.embedding_api);
-    header::check(&module, &header, workdir.path())?;
+    let script_dir = script.parent().unwrap_or(Path::new("."));
+    let library = match (&workdir, &generated) {
+        (Some(workdir), Some(generated)) => {
+            header::check(&module, &header)?;
+            let source = std::fs::read_to_string(generated)
+                .with_context(|| format!("cannot read `{}`", generated.display()))?;
+            let edits = env.backend.bootstrap().cffi_edits;
+            let named = workdir.path().join(format!("{module}.c"));
+            std::fs::write(
+                &named,
+                patch::apply(&source, edits, &declared.cffi_version)?,
+            )
+            .with_context(|| format!("cannot write `{}`", named.display()))?;
+            let library = compile::compile(&compile::Inputs {
+                module: &module,
+                generated: &named,
+                workdir: workdir.path(),
+                script_dir,
+                keywords: &declared.keywords,
+                env,
+                layout: &layout,
+                log,
+            })?;
+            Source::Bytes(read(&library)?)
+        }
+        _ => Source::Unbuilt {
+            from: format!("compiled from {}", script.display()),
+            info: compile::plugin_link(&layout, &declared.keywords, script_dir, env),
+        },
+    };
     Ok(Plugin {
-        compiler: compile::compiler_version()?,
         header: Some(header),
         bootstrap: None,
         library_dirs: declared
@@ -127,15 +148,17 @@ pub fn build(script: &Path, name: Option<&str>, env: &Environment, log: Log) -> 
             .collect(),
         module,
         layout,
-        library: Source::Bytes(read(&library)?),
+        library,
     })
 }
 
+/// Runs `script` under the harness, which writes the chosen FFI's C to
+/// `generated` (when given) and reports what it declares.
 fn run_script(
     script: &Path,
     name: Option<&str>,
     env: &Environment,
-    workdir: &Path,
+    generated: Option<&Path>,
     log: Log,
 ) -> Result<Declared> {
     if !script.is_file() {
@@ -144,29 +167,25 @@ fn run_script(
             "give the path of the Python file that calls `ffibuilder.embedding_api()`",
         ));
     }
-    let harness = workdir.join("embedpack_harness.py");
-    std::fs::write(&harness, HARNESS)
-        .with_context(|| format!("cannot write `{}`", harness.display()))?;
-    let description = workdir.join("declared.json");
     let output = Command::new(&env.python)
         .arg("-B")
-        .arg(&harness)
+        .arg("-c")
+        .arg(HARNESS)
         .arg(script)
         .arg(name.unwrap_or(""))
-        .arg(workdir.join("generated.c"))
-        .arg(&description)
+        .arg(generated.unwrap_or(Path::new("")))
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONHOME")
         .output()
         .with_context(|| format!("cannot run `{}`", env.python.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    log.detail(stdout.trim_end());
+    log.detail(stderr.trim_end());
     match output.status.code() {
         Some(0) => {}
         Some(HARNESS_USER_ERROR) => {
             return Err(fail(
-                stderr.trim(),
+                report.trim(),
                 "embedpack builds the FFI object that has `embedding_api()`",
             ))
         }
@@ -181,18 +200,7 @@ fn run_script(
             ))
         }
     }
-    let declared: Declared = serde_json::from_slice(
-        &std::fs::read(&description)
-            .with_context(|| format!("cannot read `{}`", description.display()))?,
-    )
-    .context("cannot read what the build script declared")?;
-    let module = module_of(&declared.module_name);
-    std::fs::rename(
-        workdir.join("generated.c"),
-        workdir.join(format!("{module}.c")),
-    )
-    .context("cannot rename the generated C source")?;
-    Ok(declared)
+    serde_json::from_slice(&output.stdout).context("cannot read what the build script declared")
 }
 
 /// The bytes of a file compiled into the work directory, which goes

@@ -18,13 +18,14 @@ use sha2::{Digest, Sha256};
 use super::{compile, read, Plugin};
 use crate::bundle::Layout;
 use crate::cli::Log;
-use crate::elf::{examine, Edits, PathKind, SearchPath};
+use crate::elf::{examine, Edits, ElfInfo, PathKind, SearchPath};
 use crate::fail;
 use crate::plan::Source;
 use crate::resolve::Environment;
 
-/// Prepares the library at `input` as the plugin of a bundle for `env`.
-pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
+/// Prepares the library at `input` as the plugin of a bundle for `env`;
+/// a dry run plans its bootstrap library without compiling it.
+pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<Plugin> {
     let bytes =
         std::fs::read(input).with_context(|| format!("cannot read `{}`", input.display()))?;
     let name = input
@@ -82,23 +83,38 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
         );
     }
 
-    let workdir = tempfile::Builder::new()
-        .prefix("embedpack-pack-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
     let mut layout = Layout::new(&module, env.backend.home(&env.info));
     layout.plugin = PathBuf::from(&name);
     let hash = format!("{:x}", Sha256::digest(&bytes));
     let hooks = hook_names(hooked, &hash);
     let bootstrap_name = format!("libembedpack-{}.so", &hash[..12]);
-    let bootstrap = compile::compile_pack_bootstrap(
-        workdir.path(),
-        env,
-        &layout,
-        &hooks,
-        &bootstrap_name,
-        log,
-    )?;
+    let bootstrap = match dry_run {
+        true => Source::Unbuilt {
+            from: "embedpack's bootstrap, compiled".to_string(),
+            info: ElfInfo {
+                soname: Some(bootstrap_name.clone()),
+                needed: vec![runtime.clone()],
+                rpath: Some("$ORIGIN".to_string()),
+                nodelete: true,
+                ..ElfInfo::default()
+            },
+        },
+        false => {
+            let workdir = tempfile::Builder::new()
+                .prefix("embedpack-pack-")
+                .tempdir()
+                .context("cannot create a temporary directory")?;
+            let compiled = compile::compile_pack_bootstrap(
+                workdir.path(),
+                env,
+                &layout,
+                &hooks,
+                &bootstrap_name,
+                log,
+            )?;
+            Source::Bytes(read(&compiled)?)
+        }
+    };
     let edits = Edits {
         search_path: Some(SearchPath {
             kind: PathKind::Rpath,
@@ -115,7 +131,7 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
     };
     Ok(Plugin {
         module,
-        bootstrap: Some((layout.libdir.join(&bootstrap_name), read(&bootstrap)?)),
+        bootstrap: Some((layout.libdir.join(&bootstrap_name), bootstrap)),
         layout,
         library: Source::Patched {
             base: Box::new(Source::File(input.to_path_buf())),
@@ -123,7 +139,6 @@ pub fn pack(input: &Path, env: &Environment, log: Log) -> Result<Plugin> {
         },
         header: None,
         library_dirs: Vec::new(),
-        compiler: compile::compiler_version()?,
     })
 }
 

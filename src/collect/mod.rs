@@ -39,8 +39,8 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
         files.add_text(&layout.header, header);
         dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
     }
-    if let Some((dest, bytes)) = &plugin.bootstrap {
-        files.add(dest, Source::Bytes(bytes.clone()), 0o755)?;
+    if let Some((dest, bootstrap)) = &plugin.bootstrap {
+        files.add(dest, bootstrap.clone(), 0o755)?;
     }
     files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
     let stdlib = env.backend.stdlib(&env.info, &layout.home);
@@ -94,6 +94,7 @@ impl Files {
     pub fn add(&mut self, dest: &Path, source: Source, mode: u32) -> Result<()> {
         let size = match &source {
             Source::Bytes(bytes) => bytes.len() as u64,
+            Source::Unbuilt { .. } => 0,
             other => {
                 let path = other.file().context("a plan entry without a source")?;
                 std::fs::metadata(path)

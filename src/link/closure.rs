@@ -395,6 +395,7 @@ fn read_source(source: &Source) -> Result<Option<(PathBuf, ElfInfo)>> {
         Source::Bytes(bytes) if bytes.starts_with(b"\x7fELF") => {
             elf::read(bytes)?.map(|info| (PathBuf::new(), info))
         }
+        Source::Unbuilt { info, .. } => Some((PathBuf::new(), info.clone())),
         Source::Bytes(_) | Source::Bytecode { .. } => None,
         Source::Patched { base, edits } => {
             read_source(base)?.map(|(path, info)| (path, info.edited(edits)))

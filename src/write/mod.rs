@@ -45,8 +45,15 @@ pub struct Written {
     pub no_bytecode: Vec<String>,
 }
 
-/// The manifest of the bundle of `plugin`, before its files are listed.
-pub fn manifest(plugin: &Plugin, env: &Environment, plan: &Plan, linked: &Report) -> Manifest {
+/// The manifest of the bundle of `plugin`, before its files are listed;
+/// `compiler` is how the C compiler that built it names itself.
+pub fn manifest(
+    plugin: &Plugin,
+    env: &Environment,
+    plan: &Plan,
+    linked: &Report,
+    compiler: &str,
+) -> Manifest {
     let python = PythonInfo {
         implementation: env.info.kind.name().to_string(),
         version: env.info.version_text(),
@@ -62,13 +69,7 @@ pub fn manifest(plugin: &Plugin, env: &Environment, plan: &Plan, linked: &Report
         versions: linked.versions.clone(),
         host_libs: linked.host_libs.clone(),
     };
-    Manifest::new(
-        &plugin.module,
-        python,
-        &plugin.compiler,
-        distributions,
-        requires,
-    )
+    Manifest::new(&plugin.module, python, compiler, distributions, requires)
 }
 
 /// Writes `plan` to `out`.
@@ -250,6 +251,7 @@ fn make(source: &Source) -> Result<Vec<u8>> {
         Source::Bytecode { source, .. } => {
             anyhow::bail!("bytecode of `{}` is made in plan order", source.display())
         }
+        Source::Unbuilt { from, .. } => anyhow::bail!("a dry run's plan cannot be written: {from}"),
     }
 }
 

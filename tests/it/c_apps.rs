@@ -210,11 +210,13 @@ fn header_that_cannot_compile_stops_the_build() {
         .arg(&script)
         .arg("--venv")
         .arg(venv())
-        .arg("--dry-run")
+        .arg("-o")
+        .arg(dir.join("out"))
         .output()
         .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(!dir.join("out").exists());
     assert!(
         err.contains(
             "error: the header `include/badheader.h` made from `embedding_api()` does not compile"

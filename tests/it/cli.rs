@@ -166,25 +166,46 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 /// C packaging files, the app and its bytecode, the runtime library with
 /// its edits), compared with tests/it/snapshots/dry_run_sentinel.txt;
 /// sizes are left out, the checkout and the interpreter's folder filtered.
-/// The dry run leaves nothing in its temporary folder.  Set
+/// Traced with strace, the dry run (and every program it runs) creates,
+/// renames and removes no file anywhere.  Set
 /// `EMBEDPACK_UPDATE_SNAPSHOTS=1` to rewrite the snapshot.
 #[test]
-fn dry_run_plan_matches_its_snapshot_and_leaves_no_file() {
+fn dry_run_plan_matches_its_snapshot_and_creates_no_file() {
     let dir = workdir("cli-dry-run-snapshot");
-    let tmp = dir.join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
     let out = dir.join("out");
-    let output = run_ok(
-        sentinel_command(&venv(), &out)
-            .arg("--dry-run")
-            .env("TMPDIR", &tmp),
-    );
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
+    let trace = dir.join("trace");
+    let mut command = sentinel_command(&venv(), &out);
+    command.arg("--dry-run");
+    let mut traced = std::process::Command::new("strace");
+    traced
+        .args(["-f", "-qq", "-e", "signal=none", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=creat,open,openat,mkdir,mkdirat,rename,renameat,renameat2",
+        ])
+        .args([
+            "-e",
+            "trace=unlink,unlinkat,link,linkat,symlink,symlinkat,truncate",
+        ])
+        .arg(command.get_program())
+        .args(command.get_args());
+    let output = run_ok(&mut traced);
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let changes: Vec<&str> = trace
+        .lines()
+        .filter(|l| !l.contains(" = -1 "))
+        .filter(|l| {
+            let opens = l.contains("open");
+            !opens || l.contains("O_CREAT") || l.contains("O_TRUNC")
+        })
+        .filter(|l| !l.contains("\"/dev/null\""))
         .collect();
-    assert!(left.is_empty(), "the dry run left {left:?}");
+    assert!(
+        changes.is_empty(),
+        "the dry run changed files:\n{}",
+        changes.join("\n")
+    );
     assert!(!out.exists());
     let checkout = repo().display().to_string();
     let mut plan = String::new();
@@ -205,10 +226,11 @@ fn dry_run_plan_matches_its_snapshot_and_leaves_no_file() {
             continue;
         }
         let (file, edits) = source.split_once(", ").unwrap_or((source, ""));
-        let (what, path) = match file.strip_prefix("bytecode of ") {
-            Some(path) => ("bytecode of ", path),
-            None => ("", file),
-        };
+        let what = ["bytecode of ", "compiled from "]
+            .into_iter()
+            .find(|w| file.starts_with(w))
+            .unwrap_or("");
+        let path = &file[what.len()..];
         let path = match path.strip_prefix(&checkout) {
             Some(rest) => format!("<repo>{rest}"),
             None if path.starts_with('/') => {

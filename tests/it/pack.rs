@@ -363,3 +363,49 @@ fn inspect_a_packed_library_and_its_bundle() {
         stderr(&verified)
     );
 }
+
+/// A dry run of `pack` plans the same files the real one writes, its
+/// bootstrap library among them, without compiling it (or anything else)
+/// and without a temporary file.
+#[test]
+fn pack_dry_run_plans_what_pack_writes() {
+    let dir = workdir("pack-dry-run");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = dir.join("out");
+    let output = run_ok(
+        embedpack()
+            .arg("pack")
+            .arg(hand_built_sentinel())
+            .arg("--venv")
+            .arg(venv())
+            .arg("--app")
+            .arg(repo().join("tests/fixtures/sentinel/app"))
+            .arg("-o")
+            .arg(&out)
+            .arg("--dry-run")
+            .env("TMPDIR", &tmp),
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    let plan = stdout(&output);
+    let planned: std::collections::BTreeSet<String> = plan
+        .lines()
+        .filter_map(|l| l.split_once("  <- "))
+        .map(|(dest, _)| dest.split_whitespace().last().unwrap().to_string())
+        .collect();
+    let manifest = std::fs::read_to_string(packed_sentinel().join("MANIFEST.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let written: std::collections::BTreeSet<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planned, written);
+    let bootstrap = plan
+        .lines()
+        .find(|l| l.contains("lib/libembedpack-"))
+        .unwrap_or_else(|| panic!("no bootstrap library in:\n{plan}"));
+    assert!(bootstrap.trim_start().starts_with("?  "), "{bootstrap}");
+}

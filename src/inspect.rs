@@ -221,9 +221,9 @@ impl Library {
             if let (true, Some(venv)) = (py.mismatch, &py.venv_libpython) {
                 out += &format!(
                     "  warning: the venv's Python uses `{venv}`, another file: a host loading this \
-                     library would run a different libpython than the one its packages were \
-                     installed for.\n  hint: `embedpack pack {}` bundles the venv's libpython \
-                     beside it, found through its own search path.\n",
+                     library would run a different runtime library than the one its packages \
+                     were installed for.\n  hint: `embedpack pack {}` bundles the venv's runtime \
+                     library beside it, found through its own search path.\n",
                     self.path
                 );
             }

@@ -248,6 +248,14 @@ int embedpack_check_python(void)
     const unsigned long *hex;
     char running[64];
 
+    /* PyPy's runtime, once global, defines some of CPython's own names
+     * (PyType_GetFlags, PyThread_tss_*): our extension modules would
+     * reach those. */
+    if (dlsym(RTLD_DEFAULT, "pypy_init_embedded_cffi_module") != NULL)
+        return embedpack_fail("it was built for CPython %d.%d, but this process already runs "
+                              "PyPy; load it into a process without PyPy, or rebuild it from "
+                              "a PyPy venv",
+                              PY_MAJOR_VERSION, PY_MINOR_VERSION);
     if (in_own_libpython(bound) && (global == NULL || in_own_libpython(global)))
         return 0;
     /* Another program or library provides Python here: ask its version.

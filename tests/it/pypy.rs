@@ -452,3 +452,23 @@ fn damaged_pypy_bundle_names_itself_and_returns_0() {
     );
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 }
+
+#[test]
+fn cpython_bundle_in_a_process_that_runs_pypy_says_so_and_returns_0() {
+    let hello = hello_bundle("cpython-after-pypy", &named_venv("pypy"));
+    let output = run_ok(
+        Command::new(two_plugins_host())
+            .arg(hello.join("libhello.so"))
+            .arg(sentinel_bundle().join("libsentinel.so"))
+            .arg("6*7"),
+    );
+    let err = stderr(&output);
+    assert_eq!(stdout(&output), "42\n0\n", "stderr:\n{err}");
+    let expected = format!(
+        "embedpack: the Python bundle {} cannot start: it was built for CPython {}, \
+         but this process already runs PyPy",
+        sentinel_bundle().join("libsentinel.so").display(),
+        format_args!("{}.{}", python().version.0, python().version.1)
+    );
+    assert_eq!(err.matches(&expected).count(), 1, "{err}");
+}

@@ -257,6 +257,13 @@ fn inspect_tells_pypy_libraries_and_bundles() {
     );
 }
 
+/// examples/hello built from the PyPy venv as it comes (no markupsafe),
+/// once.
+fn pypy_hello() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| hello_bundle("pypy-hello", &named_venv("pypy")))
+}
+
 /// examples/hello built from `venv`, for tests with two bundles.
 fn hello_bundle(name: &str, venv: &Path) -> PathBuf {
     let out = workdir(name).join("hello");
@@ -279,7 +286,7 @@ fn hello_bundle(name: &str, venv: &Path) -> PathBuf {
 fn two_pypy_bundles_share_one_pypy_each_with_its_paths() {
     // hello from the PyPy venv without markupsafe: the sentinel's own
     // markupsafe must be importable once hello started PyPy.
-    let hello = hello_bundle("pypy-two-hello", &named_venv("pypy"));
+    let hello = pypy_hello();
     let sentinel = pypy_bundle();
     let output = run_ok(
         Command::new(two_plugins_host())
@@ -451,11 +458,110 @@ fn damaged_pypy_bundle_names_itself_and_returns_0() {
         bundle.join("lib/pypy3.9/os.py").display()
     );
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
+
+    // A host linked at build time can ask before calling anything.
+    let include = format!("-I{}", bundle.join("include").display());
+    let libdir = format!("-L{}", bundle.display());
+    let rpath = format!("-Wl,-rpath,{}", bundle.display());
+    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let output = Command::new(linked).arg("6*7").output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let missing = format!("{} is missing", bundle.join("lib/pypy3.9/os.py").display());
+    assert!(
+        err.contains(&format!("sentinel_init failed: {missing}"))
+            || err.contains("sentinel_init failed: ") && err.contains(&missing),
+        "{err}"
+    );
+}
+
+/// A host linked at build time to the PyPy bundle, through its header
+/// and its pkg-config file, and a C++ host built by CMake from its
+/// package, each run from `/`.
+#[test]
+fn pypy_bundle_serves_hosts_linked_through_pkg_config_and_cmake() {
+    let bundle = pypy_hello();
+    let dir = workdir("pypy-c-apps");
+    let output = run_ok(
+        Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", bundle.join("lib/pkgconfig"))
+            .env_remove("PKG_CONFIG_LIBDIR")
+            .args(["--cflags", "--libs", "hello"]),
+    );
+    let flags: Vec<String> = stdout(&output)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let program = dir.join("hello-host");
+    run_ok(
+        Command::new("cc")
+            .args(["-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic"])
+            .arg(repo().join("examples/hello/host.c"))
+            .arg("-o")
+            .arg(&program)
+            .args(&flags)
+            .env_remove("LIBRARY_PATH"),
+    );
+    let output = run_ok(
+        Command::new(&program)
+            .current_dir("/")
+            .env_remove("LD_LIBRARY_PATH"),
+    );
+    assert_eq!(stdout(&output), "42\n95\n", "stderr:\n{}", stderr(&output));
+
+    let output = run_ok(
+        Command::new("bash")
+            .arg(repo().join("examples/cmake-host/run.sh"))
+            .env("BUNDLE", bundle)
+            .env("BUILD", dir.join("cmake-build"))
+            .env_remove("LD_LIBRARY_PATH"),
+    );
+    assert_eq!(stdout(&output), "42\n95\n", "stderr:\n{}", stderr(&output));
+}
+
+/// The PyPy plugin built as `.zip` and `.tar.gz` from two copies of its
+/// project, in other places, with two copies of its venv: the same bytes,
+/// and `verify` accepts them.
+#[test]
+fn pypy_archives_are_reproducible_and_verify() {
+    let dir = workdir("pypy-reproducible");
+    let mut outputs = Vec::new();
+    for place in ["first", "second/nested deeper"] {
+        let root = dir.join(place);
+        std::fs::create_dir_all(&root).unwrap();
+        let project = root.join("project");
+        copy_tree(&repo().join("tests/fixtures/pypy"), &project);
+        let venv = root.join("venv");
+        copy_tree(&pypy_venv(), &venv);
+        let out = root.join("out");
+        for name in ["sentinel.zip", "sentinel.tar.gz"] {
+            run_ok(
+                embedpack()
+                    .arg("build")
+                    .arg(project.join("build_pypy.py"))
+                    .arg("--venv")
+                    .arg(&venv)
+                    .arg("--app")
+                    .arg(project.join("app"))
+                    .arg("-o")
+                    .arg(out.join(name))
+                    .arg("-q")
+                    .env_remove("SOURCE_DATE_EPOCH"),
+            );
+        }
+        outputs.push(out);
+    }
+    for name in ["sentinel.zip", "sentinel.tar.gz"] {
+        let first = std::fs::read(outputs[0].join(name)).unwrap();
+        let second = std::fs::read(outputs[1].join(name)).unwrap();
+        assert!(first == second, "{name} differs between the two builds");
+        run_ok(embedpack().arg("verify").arg(outputs[0].join(name)));
+    }
 }
 
 #[test]
 fn cpython_bundle_in_a_process_that_runs_pypy_says_so_and_returns_0() {
-    let hello = hello_bundle("cpython-after-pypy", &named_venv("pypy"));
+    let hello = pypy_hello();
     let output = run_ok(
         Command::new(two_plugins_host())
             .arg(hello.join("libhello.so"))

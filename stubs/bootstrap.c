@@ -33,9 +33,10 @@ static void dirname_in_place(char *path)
 
 /* The path a host passed to dlopen() may be relative, and the host may
  * change directory before its first call: resolve it while loading.  This
- * code lives in the plugin itself (`embedpack build`), or in a bootstrap
+ * code lives in the embedded plugin (`embedpack build`), or in a bootstrap
  * library in the bundle's lib/ folder next to the runtime (`embedpack pack`,
- * where EMBEDPACK_PLUGIN names the plugin). */
+ * EMBEDPACK_IN_LIBDIR).  Messages name EMBEDPACK_PLUGIN, the library hosts
+ * load. */
 __attribute__((constructor)) static void embedpack_locate(void)
 {
     char self[PATH_MAX];
@@ -47,12 +48,10 @@ __attribute__((constructor)) static void embedpack_locate(void)
         return;
     strcpy(bundle_dir, self);
     dirname_in_place(bundle_dir);
-#ifdef EMBEDPACK_PLUGIN
+#ifdef EMBEDPACK_IN_LIBDIR
     dirname_in_place(bundle_dir);
-    snprintf(plugin_path, sizeof plugin_path, "%s/%s", bundle_dir, EMBEDPACK_PLUGIN);
-#else
-    strcpy(plugin_path, self);
 #endif
+    snprintf(plugin_path, sizeof plugin_path, "%s/%s", bundle_dir, EMBEDPACK_PLUGIN);
 }
 
 const char *embedpack_bundle_dir(void)

@@ -44,7 +44,7 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
     let sources = inputs.env.backend.bootstrap().plugin_sources;
     let output = inputs
         .workdir
-        .join(inputs.layout.plugin.file_name().unwrap_or_default());
+        .join(inputs.layout.embedded.file_name().unwrap_or_default());
     let mut command = compiler()?.to_command();
     command.current_dir(inputs.script_dir);
     command.args(compile_args(inputs, &stubs));
@@ -74,7 +74,6 @@ pub fn compile_pack_bootstrap(
 ) -> Result<PathBuf> {
     let stubs = write_stubs(workdir, env)?;
     let output = workdir.join(soname);
-    let quoted = |text: &str| format!("\"{text}\"");
     let mut command = compiler()?.to_command();
     command.current_dir(workdir);
     command.args(["-shared", "-pthread", "-fvisibility=hidden"]);
@@ -84,8 +83,7 @@ pub fn compile_pack_bootstrap(
     for (i, hook) in hooks.iter().enumerate() {
         command.arg(format!("-DEMBEDPACK_HOOK_{i}={hook}"));
     }
-    let plugin = layout.plugin.display().to_string();
-    command.arg(format!("-DEMBEDPACK_PLUGIN={}", quoted(&plugin)));
+    command.arg("-DEMBEDPACK_IN_LIBDIR");
     command.args(layout_defines(layout));
     let sources = env.backend.bootstrap().pack_sources;
     command.args(sources.iter().map(|s| stubs.join(s)));
@@ -120,7 +118,7 @@ fn write_stubs(workdir: &Path, env: &Environment) -> Result<PathBuf> {
 }
 
 /// Runs the compiler; on failure, its first lines of errors.
-fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
+pub(super) fn run(mut command: std::process::Command, log: Log) -> Result<(), String> {
     let shown: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
     log.detail(format!(
         "compiling: {} {}",
@@ -149,6 +147,7 @@ fn layout_defines(layout: &Layout) -> Vec<String> {
     // nothing a bundle carries (a PyPy venv has no cffi distribution).
     let required: Vec<String> = home.required.iter().map(|p| quoted(p)).collect();
     let mut defines = vec![
+        format!("-DEMBEDPACK_PLUGIN={}", quoted(&layout.plugin)),
         format!("-DEMBEDPACK_HOME={}", quoted(&home.prefix)),
         format!("-DEMBEDPACK_STDLIB={}", quoted(&home.stdlib)),
         format!("-DEMBEDPACK_SITE={}", quoted(&layout.site)),
@@ -193,7 +192,7 @@ pub fn plugin_link(
                 .or_else(|| Some(file.file_name()?.to_string_lossy().into_owned()))
         });
     ElfInfo {
-        soname: Some(layout.plugin.display().to_string()),
+        soname: Some(layout.embedded.display().to_string()),
         needed: std::iter::once(env.runtime_name()).chain(linked).collect(),
         rpath: Some(format!("$ORIGIN/{}", layout.libdir.display())),
         nodelete: true,
@@ -266,7 +265,7 @@ fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
 fn link_args(inputs: &Inputs) -> Vec<String> {
     let layout = inputs.layout;
     let mut args = vec![
-        format!("-Wl,-soname,{}", layout.plugin.display()),
+        format!("-Wl,-soname,{}", layout.embedded.display()),
         "-Wl,--disable-new-dtags".to_string(),
         format!("-Wl,-rpath,$ORIGIN/{}", layout.libdir.display()),
         "-Wl,-z,nodelete".to_string(),

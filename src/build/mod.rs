@@ -8,6 +8,7 @@ mod embed_py;
 mod header;
 mod pack;
 mod patch;
+mod shim;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 use crate::bundle::Layout;
 use crate::cli::Log;
+use crate::elf::Edits;
 use crate::fail;
 use crate::plan::Source;
 use crate::resolve::Environment;
@@ -50,12 +52,16 @@ pub struct Keywords {
 }
 
 /// A plugin to bundle: compiled (its bytes), or compiled elsewhere (that
-/// file, with the edits that install the bootstrap).
+/// file, with the edits that install the bootstrap); and the shim hosts
+/// load it through.
 pub struct Plugin {
     /// `<module>`: the last dotted component of the `set_source` name.
     pub module: String,
     pub layout: Layout,
+    /// The embedded plugin, at `layout.embedded`.
     pub library: Source,
+    /// The library hosts load, at `layout.plugin`, when it is a shim.
+    pub shim: Option<Source>,
     /// `include/<module>.h`; none for a packed library, whose C
     /// declarations embedpack does not know.
     pub header: Option<String>,
@@ -105,10 +111,10 @@ pub fn build(
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
-    let layout = Layout::new(&module, env.backend.home(&env.info));
+    let mut layout = Layout::new(&module, env.backend.home(&env.info));
     let header = header::generate(&module, &declared.embedding_api);
     let script_dir = script.parent().unwrap_or(Path::new("."));
-    let library = match (&workdir, &generated) {
+    let (library, shim) = match (&workdir, &generated) {
         (Some(workdir), Some(generated)) => {
             header::check(&module, &header)?;
             let source = std::fs::read_to_string(generated)
@@ -120,7 +126,7 @@ pub fn build(
                 patch::apply(&source, edits, &declared.cffi_version)?,
             )
             .with_context(|| format!("cannot write `{}`", named.display()))?;
-            let library = compile::compile(&compile::Inputs {
+            let library = read(&compile::compile(&compile::Inputs {
                 module: &module,
                 generated: &named,
                 workdir: workdir.path(),
@@ -129,13 +135,35 @@ pub fn build(
                 env,
                 layout: &layout,
                 log,
-            })?;
-            Source::Bytes(read(&library)?)
+            })?)?;
+            let examined = crate::elf::examine(&library)?;
+            match shim::forwards(&examined, &layout, log) {
+                true => {
+                    let shim =
+                        shim::compile(workdir.path(), &layout, &module, &examined.exports, log)?;
+                    (Source::Bytes(library), Some(Source::Bytes(shim)))
+                }
+                false => {
+                    layout = layout.without_shim();
+                    let edits = Edits {
+                        soname: Some(layout.plugin.display().to_string()),
+                        ..Edits::default()
+                    };
+                    let base = Box::new(Source::Bytes(library));
+                    (Source::Patched { base, edits }, None)
+                }
+            }
         }
-        _ => Source::Unbuilt {
-            from: format!("compiled from {}", script.display()),
-            info: compile::plugin_link(&layout, &declared.keywords, script_dir, env),
-        },
+        _ => (
+            Source::Unbuilt {
+                from: format!("compiled from {}", script.display()),
+                info: compile::plugin_link(&layout, &declared.keywords, script_dir, env),
+            },
+            Some(Source::Unbuilt {
+                from: "embedpack's library shim, compiled".to_string(),
+                info: shim::planned(&layout),
+            }),
+        ),
     };
     Ok(Plugin {
         header: Some(header),
@@ -149,6 +177,7 @@ pub fn build(
         module,
         layout,
         library,
+        shim,
     })
 }
 

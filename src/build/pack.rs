@@ -10,12 +10,12 @@
 //! the same length that only this bootstrap defines; that, its search
 //! path, SONAME and `DF_1_NODELETE` are edits of the ELF writer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::{compile, read, Plugin};
+use super::{compile, read, shim, Plugin};
 use crate::bundle::Layout;
 use crate::cli::Log;
 use crate::elf::{examine, Edits, ElfInfo, PathKind, SearchPath};
@@ -83,28 +83,37 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
         );
     }
 
-    let mut layout = Layout::new(&module, env.backend.home(&env.info));
-    layout.plugin = PathBuf::from(&name);
+    let mut layout = Layout::new(&module, env.backend.home(&env.info)).with_plugin(&name);
+    let forwarded = shim::forwards(&examined, &layout, log);
+    if !forwarded {
+        layout = layout.without_shim();
+    }
     let hash = format!("{:x}", Sha256::digest(&bytes));
     let hooks = hook_names(hooked, &hash);
     let bootstrap_name = format!("libembedpack-{}.so", &hash[..12]);
-    let bootstrap = match dry_run {
-        true => Source::Unbuilt {
-            from: "embedpack's bootstrap, compiled".to_string(),
-            info: ElfInfo {
-                soname: Some(bootstrap_name.clone()),
-                needed: vec![runtime.clone()],
-                rpath: Some("$ORIGIN".to_string()),
-                nodelete: true,
-                ..ElfInfo::default()
+    let (bootstrap, shim) = match dry_run {
+        true => (
+            Source::Unbuilt {
+                from: "embedpack's bootstrap, compiled".to_string(),
+                info: ElfInfo {
+                    soname: Some(bootstrap_name.clone()),
+                    needed: vec![runtime.clone()],
+                    rpath: Some("$ORIGIN".to_string()),
+                    nodelete: true,
+                    ..ElfInfo::default()
+                },
             },
-        },
+            forwarded.then(|| Source::Unbuilt {
+                from: "embedpack's library shim, compiled".to_string(),
+                info: shim::planned(&layout),
+            }),
+        ),
         false => {
             let workdir = tempfile::Builder::new()
                 .prefix("embedpack-pack-")
                 .tempdir()
                 .context("cannot create a temporary directory")?;
-            let compiled = compile::compile_pack_bootstrap(
+            let bootstrap = compile::compile_pack_bootstrap(
                 workdir.path(),
                 env,
                 &layout,
@@ -112,7 +121,17 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
                 &bootstrap_name,
                 log,
             )?;
-            Source::Bytes(read(&compiled)?)
+            let shim = match forwarded {
+                true => Some(Source::Bytes(shim::compile(
+                    workdir.path(),
+                    &layout,
+                    &module,
+                    &examined.exports,
+                    log,
+                )?)),
+                false => None,
+            };
+            (Source::Bytes(read(&bootstrap)?), shim)
         }
     };
     let edits = Edits {
@@ -121,7 +140,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             value: format!("$ORIGIN/{}", layout.libdir.display()),
         }),
         replace_needed: vec![(runtime, bootstrap_name.clone())],
-        soname: Some(name.clone()),
+        soname: Some(layout.embedded.display().to_string()),
         nodelete: true,
         rename_imports: hooked
             .iter()
@@ -137,6 +156,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             base: Box::new(Source::File(input.to_path_buf())),
             edits,
         },
+        shim,
         header: None,
         library_dirs: Vec::new(),
     })

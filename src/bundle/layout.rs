@@ -10,8 +10,14 @@ use super::MANIFEST;
 /// The relative paths of one bundle.
 #[derive(Debug, Clone)]
 pub struct Layout {
-    /// `lib<module>.so`, the plugin.
+    /// `lib<module>.so`, the plugin as hosts load it: a shim that loads
+    /// `embedded` from its own real path, unless the plugin exports
+    /// variables (which a shim cannot forward).
     pub plugin: PathBuf,
+    /// `lib<module>.python.so`, the plugin itself: CFFI's module and the
+    /// bootstrap, linked to the interpreter's runtime library; `plugin`
+    /// when there is no shim.
+    pub embedded: PathBuf,
     /// `include/<module>.h`.
     pub header: PathBuf,
     /// `lib/`: the interpreter's runtime library and the shared libraries
@@ -50,7 +56,8 @@ pub struct Home {
 impl Layout {
     pub fn new(module: &str, home: Home) -> Layout {
         Layout {
-            plugin: PathBuf::from(format!("lib{module}.so")),
+            plugin: PathBuf::new(),
+            embedded: PathBuf::new(),
             header: PathBuf::from("include").join(format!("{module}.h")),
             libdir: PathBuf::from("lib"),
             pkgconfig: PathBuf::from(format!("lib/pkgconfig/{module}.pc")),
@@ -63,5 +70,25 @@ impl Layout {
             app: PathBuf::from("app"),
             manifest: PathBuf::from(MANIFEST),
         }
+        .with_plugin(&format!("lib{module}.so"))
+    }
+
+    /// The layout with the plugin named `name` (`pack` keeps the name of
+    /// the library it is given), and the embedded plugin named after it.
+    pub fn with_plugin(mut self, name: &str) -> Layout {
+        let stem = name.strip_suffix(".so").unwrap_or(name);
+        self.plugin = PathBuf::from(name);
+        self.embedded = PathBuf::from(format!("{stem}.python.so"));
+        self
+    }
+
+    /// The layout of a plugin that hosts load directly, without a shim.
+    pub fn without_shim(mut self) -> Layout {
+        self.embedded = self.plugin.clone();
+        self
+    }
+
+    pub fn has_shim(&self) -> bool {
+        self.embedded != self.plugin
     }
 }

@@ -51,22 +51,13 @@ mod tests {
 
     #[test]
     fn templates_are_filled_with_paths_relative_to_their_file() {
-        let layout = Layout {
-            plugin: "libHello.so".into(),
-            header: "include/Hello.h".into(),
-            libdir: "lib".into(),
-            pkgconfig: "lib/pkgconfig/Hello.pc".into(),
-            cmake_config: "lib/cmake/Hello/hello-config.cmake".into(),
-            home: crate::bundle::Home {
-                prefix: "python".into(),
-                stdlib: "python/lib/python3.11".into(),
-                extensions: Some("python/lib/python3.11/lib-dynload".into()),
-                required: Vec::new(),
-            },
-            site: "site-packages".into(),
-            app: "app".into(),
-            manifest: "MANIFEST.json".into(),
+        let home = crate::bundle::Home {
+            prefix: "python".into(),
+            stdlib: "python/lib/python3.11".into(),
+            extensions: Some("python/lib/python3.11/lib-dynload".into()),
+            required: Vec::new(),
         };
+        let layout = Layout::new("Hello", home);
         let pc = fill(
             PKGCONFIG_TEMPLATE,
             &layout.pkgconfig,

@@ -34,7 +34,10 @@ pub struct Options {
 pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Plan> {
     let layout = &plugin.layout;
     let mut files = Files::default();
-    files.add(&layout.plugin, plugin.library.clone(), 0o755)?;
+    files.add(&layout.embedded, plugin.library.clone(), 0o755)?;
+    if let Some(shim) = &plugin.shim {
+        files.add(&layout.plugin, shim.clone(), 0o755)?;
+    }
     if let Some(header) = &plugin.header {
         files.add_text(&layout.header, header);
         dev_files::collect(&mut files, layout, &plugin.module, &env.info.version_text());
@@ -92,16 +95,7 @@ impl Files {
     /// Adds `source` at `dest` with `mode`: for bytes made while
     /// planning, and for the plugin, whatever it is made from.
     pub fn add(&mut self, dest: &Path, source: Source, mode: u32) -> Result<()> {
-        let size = match &source {
-            Source::Bytes(bytes) => bytes.len() as u64,
-            Source::Unbuilt { .. } => 0,
-            other => {
-                let path = other.file().context("a plan entry without a source")?;
-                std::fs::metadata(path)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?
-                    .len()
-            }
-        };
+        let size = size_of(&source)?;
         self.insert(Entry {
             dest: dest.to_path_buf(),
             source,
@@ -172,4 +166,17 @@ pub fn is_noise_dir(name: &str) -> bool {
 /// compiled reproducibly, never taken from a build machine's cache.
 pub fn is_noise_file(name: &str) -> bool {
     name.ends_with(".pyc") || name.ends_with(".pyo")
+}
+
+/// The size of what `source` is made from (nothing, for a library a dry
+/// run does not compile).
+fn size_of(source: &Source) -> Result<u64> {
+    Ok(match source {
+        Source::Bytes(bytes) => bytes.len() as u64,
+        Source::Unbuilt { .. } => 0,
+        Source::Patched { base, .. } => size_of(base)?,
+        Source::File(path) | Source::Bytecode { source: path, .. } => std::fs::metadata(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?
+            .len(),
+    })
 }

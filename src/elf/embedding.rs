@@ -32,6 +32,8 @@ pub struct Examined {
     pub cffi_embedding: bool,
     /// The functions it exports, sorted.
     pub exports: Vec<String>,
+    /// The variables it exports (data and thread-local), sorted.
+    pub variables: Vec<String>,
     /// The symbols it imports (undefined in it), sorted.
     pub imports: Vec<String>,
 }
@@ -79,9 +81,15 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
                 examined.module = Some(module.to_string());
             }
             examined.exports.push(name.to_string());
+        } else if global && matches!(symbol.st_type(), sym::STT_OBJECT | sym::STT_TLS) {
+            examined.variables.push(name.to_string());
         }
     }
-    for names in [&mut examined.exports, &mut examined.imports] {
+    for names in [
+        &mut examined.exports,
+        &mut examined.variables,
+        &mut examined.imports,
+    ] {
         names.sort();
         names.dedup();
     }

@@ -161,3 +161,17 @@ fn debug_variable_prints_home_and_sys_path() {
     );
     assert!(err.contains("embedpack: sys.path ["), "{err}");
 }
+
+/// ld.so takes `$ORIGIN` from the path a library was opened by: through
+/// an install-style symlink the plugin itself could not find `lib/`, so
+/// hosts load a shim that finds its real path (stubs/shim.c).
+#[test]
+fn plugin_reached_through_an_install_symlink_starts_in_a_bare_root() {
+    let printed = run_through_install_symlink(
+        "symlink-build",
+        sentinel_bundle(),
+        "libsentinel.so",
+        &["checks.isolated()", "checks.speedups()", "6*7"],
+    );
+    assert_eq!(printed, ["1\n1\n42\n", "1\n1\n42\n"]);
+}

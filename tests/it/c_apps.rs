@@ -133,16 +133,17 @@ fn pkg_config_links_a_strict_c_host_that_runs_from_anywhere() {
         "hello",
         &host,
     );
-    // The linker resolved the plugin's libpython in the bundle, not
-    // Debian's libpython3.11 or nothing at all.
+    // The host links the bundle's shim, which needs only the C library:
+    // the linker never reaches for a libpython, the bundle's or Debian's.
+    assert!(
+        linker.contains(&format!("{}/libhello.so", bundle.display()))
+            || linker.contains("/libhello.so"),
+        "the linker did not take the bundle's libhello.so:\n{linker}"
+    );
     let libpython = bundled_libpython(bundle);
-    let found = linker
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("found {libpython} at ")))
-        .unwrap_or_else(|| panic!("the linker did not look for {libpython}:\n{linker}"));
-    assert_eq!(
-        std::fs::canonicalize(found).unwrap(),
-        bundle.join("lib").join(&libpython)
+    assert!(
+        !linker.contains(&format!("found {libpython} at ")),
+        "the linker looked for {libpython}:\n{linker}"
     );
     let output = run_from_root(&host);
     assert_eq!(stdout(&output), "42\n95\n", "stderr:\n{}", stderr(&output));

@@ -310,10 +310,10 @@ fn inspect_a_packed_library_and_its_bundle() {
     let output = run_ok(
         embedpack()
             .args(["inspect", "--json"])
-            .arg(bundle.join("libsentinel.so")),
+            .arg(bundle.join("libsentinel.python.so")),
     );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["soname"], "libsentinel.so");
+    assert_eq!(json["soname"], "libsentinel.python.so");
     assert_eq!(json["rpath"], "$ORIGIN/lib");
     assert_eq!(json["nodelete"], true);
     let bootstrap = json["needed"][0].as_str().unwrap();
@@ -408,4 +408,15 @@ fn pack_dry_run_plans_what_pack_writes() {
         .find(|l| l.contains("lib/libembedpack-"))
         .unwrap_or_else(|| panic!("no bootstrap library in:\n{plan}"));
     assert!(bootstrap.trim_start().starts_with("?  "), "{bootstrap}");
+}
+
+#[test]
+fn packed_plugin_reached_through_an_install_symlink_starts_in_a_bare_root() {
+    let printed = run_through_install_symlink(
+        "symlink-pack",
+        packed_sentinel(),
+        "libsentinel.so",
+        &["checks.isolated()", "checks.speedups()", "6*7"],
+    );
+    assert_eq!(printed, ["1\n1\n42\n", "1\n1\n42\n"]);
 }

@@ -200,3 +200,43 @@ def compute(x):
     let output = run_ok(Command::new(host).current_dir("/"));
     assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
 }
+
+/// Without the plugin itself, the shim hosts load says so once, naming
+/// the bundle; its functions return 0 and `<module>_init()` fails with
+/// the reason.
+#[test]
+fn bundle_without_its_embedded_plugin_spares_the_host() {
+    let dir = workdir("no-embedded-plugin");
+    let bundle = dir.join("sentinel");
+    copy_tree(sentinel_bundle(), &bundle);
+    std::fs::remove_file(bundle.join("libsentinel.python.so")).unwrap();
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .arg(bundle.join("libsentinel.so"))
+            .args(["6*7", "1"]),
+    );
+    let err = stderr(&output);
+    assert_eq!(stdout(&output), "0\n0\n", "stderr:\n{err}");
+    let expected = format!(
+        "embedpack: the Python bundle {} cannot start: {}: cannot open shared object file",
+        bundle.join("libsentinel.so").display(),
+        bundle.join("libsentinel.python.so").display()
+    );
+    assert_eq!(err.matches(&expected).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("`embedpack verify {}`", bundle.display())),
+        "{err}"
+    );
+
+    let include = format!("-I{}", bundle.join("include").display());
+    let libdir = format!("-L{}", bundle.display());
+    let rpath = format!("-Wl,-rpath,{}", bundle.display());
+    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let output = Command::new(linked).arg("1").output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("sentinel_init failed: ") && err.contains("cannot open shared object file"),
+        "{err}"
+    );
+}

@@ -57,3 +57,64 @@ pub fn bare_root(name: &str) -> PathBuf {
     .unwrap();
     root
 }
+
+/// A bare machine where `bundle` was installed as people install
+/// libraries: copied under `/opt`, its plugin `plugin` linked from
+/// `/usr/local/lib` (a relative link, so that it resolves inside and
+/// outside the root).  Runs `expressions` through the link in two hosts,
+/// one that dlopen()s `/usr/local/lib/<plugin>`, one linked at build time
+/// with `-L` that folder and its path as RPATH; returns what each printed.
+pub fn run_through_install_symlink(
+    name: &str,
+    bundle: &Path,
+    plugin: &str,
+    expressions: &[&str],
+) -> [String; 2] {
+    let root = bare_root(name);
+    let installed = root.join("opt/vendor/plugin");
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    super::copy_tree(bundle, &installed);
+    let links = root.join("usr/local/lib");
+    std::fs::create_dir_all(&links).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new("../../../opt/vendor/plugin").join(plugin),
+        links.join(plugin),
+    )
+    .unwrap();
+    std::fs::copy(super::run_plugin_host(), root.join("host")).unwrap();
+    let source = "#include <stdio.h>\nint evaluate(const char *);\n\
+                  int main(int argc, char **argv) {\n\
+                  for (int i = 1; i < argc; i++) printf(\"%d\\n\", evaluate(argv[i]));\n\
+                  return 0; }\n";
+    std::fs::write(root.join("linked.c"), source).unwrap();
+    let library = plugin
+        .strip_prefix("lib")
+        .and_then(|p| p.strip_suffix(".so"))
+        .unwrap();
+    super::run_ok(
+        std::process::Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(root.join("linked"))
+            .arg(root.join("linked.c"))
+            .arg(format!("-L{}", links.display()))
+            .arg(format!("-l{library}"))
+            .arg("-Wl,-rpath,/usr/local/lib"),
+    );
+    let link = format!("/usr/local/lib/{plugin}");
+    let hosts: [Vec<&str>; 2] = [vec!["/host", &link], vec!["/linked"]];
+    hosts.map(|host| {
+        let output = super::run_ok(
+            std::process::Command::new("/usr/sbin/chroot")
+                .env_clear()
+                .arg(&root)
+                .args(&host)
+                .args(expressions),
+        );
+        assert!(
+            super::stderr(&output).is_empty(),
+            "{host:?}: {}",
+            super::stderr(&output)
+        );
+        super::stdout(&output)
+    })
+}

@@ -17,13 +17,25 @@ pub const PT_LOAD: u32 = 1;
 pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
 pub const PT_PHDR: u32 = 6;
+pub const PT_GNU_STACK: u32 = 0x6474_e551;
 pub const PF_W: u32 = 2;
 pub const PF_R: u32 = 4;
 
+pub const SHT_PROGBITS: u32 = 1;
 pub const SHT_SYMTAB: u32 = 2;
 pub const SHT_STRTAB: u32 = 3;
+pub const SHT_RELA: u32 = 4;
+pub const SHT_HASH: u32 = 5;
 pub const SHT_DYNAMIC: u32 = 6;
+pub const SHT_NOTE: u32 = 7;
+pub const SHT_NOBITS: u32 = 8;
+pub const SHT_REL: u32 = 9;
 pub const SHT_DYNSYM: u32 = 11;
+pub const SHT_RELR: u32 = 19;
+pub const SHT_GNU_HASH: u32 = 0x6fff_fff6;
+pub const SHT_GNU_VERDEF: u32 = 0x6fff_fffd;
+pub const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+pub const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
 pub const SHF_ALLOC: u64 = 2;
 
 pub const DT_NULL: u64 = 0;
@@ -64,6 +76,7 @@ pub struct Shdr {
     pub sh_offset: u64,
     pub sh_size: u64,
     pub sh_link: u32,
+    pub sh_addralign: u64,
     pub sh_entsize: u64,
 }
 
@@ -80,6 +93,7 @@ pub struct DynamicTable {
 pub struct Image<'a> {
     pub bytes: &'a [u8],
     pub is_executable: bool,
+    pub phoff: u64,
     pub phdrs: Vec<Phdr>,
     pub shoff: u64,
     pub shdrs: Vec<Shdr>,
@@ -158,6 +172,7 @@ impl<'a> Image<'a> {
         Ok(Image {
             bytes,
             is_executable,
+            phoff,
             phdrs,
             shoff,
             shdrs,
@@ -210,6 +225,7 @@ fn read_shdr(bytes: &[u8], at: u64) -> Result<Shdr> {
         sh_offset: u64_at(bytes, at + 24)?,
         sh_size: u64_at(bytes, at + 32)?,
         sh_link: u32_at(bytes, at + 40)?,
+        sh_addralign: u64_at(bytes, at + 48)?,
         sh_entsize: u64_at(bytes, at + 56)?,
     })
 }

@@ -10,6 +10,7 @@
 
 mod bytes;
 mod embedding;
+mod headroom;
 mod image;
 mod read;
 mod rename;

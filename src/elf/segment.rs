@@ -1,14 +1,19 @@
 //! The new segment the writer appends when the dynamic table or its
 //! strings do not fit where they are: one `PF_R|PF_W` `PT_LOAD` at the end
-//! of the file, above every existing segment, holding the new `.dynstr`,
-//! the new `.dynamic` and a copy of the program headers (which grew by
-//! this segment's entry), with `p_offset ≡ p_vaddr (mod p_align)`.
-//! `PT_PHDR`, `PT_DYNAMIC`, the ELF header, the moved sections' headers and
-//! any `_DYNAMIC` symbol are pointed at the new places.
+//! of the file, above every existing segment, with `p_offset ≡ p_vaddr
+//! (mod p_align)`, holding the sections moved out from behind the program
+//! headers to make room for the segment's own entry (`headroom`), the new
+//! `.dynstr` and the new `.dynamic`.  The program headers stay at the
+//! start of the file, as binutils expects them (a file without room there
+//! gets them at the end of the new segment).  `PT_PHDR`, `PT_DYNAMIC`, the
+//! segments of moved sections, the ELF header, the moved sections'
+//! headers and symbols, and any `_DYNAMIC` symbol are pointed at the new
+//! places.
 
 use anyhow::{anyhow, bail, Result};
 
-use super::bytes::{align_up, c_str, put_u16, put_u64, slice, u32_at};
+use super::bytes::{align_up, c_str, put, put_u16, put_u64, slice, u16_at, u32_at, u64_at};
+use super::headroom::{self, is_address_tag, Block};
 use super::image::*;
 use super::write::{encode_entries, Entries};
 
@@ -49,9 +54,30 @@ fn place_segment(image: &Image, align: u64) -> Result<(u64, u64)> {
     }
 }
 
-/// The file with the new segment appended: `old` strings plus
-/// `appended` (when there are any), the dynamic table `entries`, and the
-/// program headers.
+/// How far the block moved from behind the program headers went: its
+/// sections' addresses grow by `vaddr`, their file offsets by `offset`.
+struct Shift<'b> {
+    block: &'b Block,
+    vaddr: u64,
+    offset: u64,
+}
+
+impl Shift<'_> {
+    /// Where the byte at file offset `at` of the input is in the output.
+    fn offset_of(&self, at: u64) -> u64 {
+        if at >= self.block.offset && at < self.block.offset + self.block.len {
+            at + self.offset
+        } else {
+            at
+        }
+    }
+}
+
+/// The file with the new segment appended.  It holds the sections moved
+/// from behind the program headers (`headroom`), `old` strings plus
+/// `appended` (when there are any) and the dynamic table `entries`; the
+/// program headers stay where they are, one longer.  A file without room
+/// for them there gets them at the end of the new segment instead.
 pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> Result<Vec<u8>> {
     let mut align = PAGE;
     for p in image.loads() {
@@ -61,16 +87,40 @@ pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> 
         bail!("segment alignment {align:#x} is not a power of two");
     }
     let (offset, vaddr) = place_segment(image, align)?;
+    let room = headroom::room(image, 1);
 
     let mut segment = Vec::new();
+    let shift = match room.as_ref().filter(|b| b.len > 0) {
+        Some(block) => {
+            // The block keeps its address modulo its alignment.
+            let at = (block.vaddr % block.align + block.align - vaddr % block.align) % block.align;
+            segment.resize(at as usize, 0);
+            segment.extend_from_slice(slice(image.bytes, block.offset, block.len)?);
+            let moved = || anyhow!("the moved sections lie above the new segment");
+            Some(Shift {
+                block,
+                vaddr: (vaddr + at).checked_sub(block.vaddr).ok_or_else(moved)?,
+                offset: (offset + at).checked_sub(block.offset).ok_or_else(moved)?,
+            })
+        }
+        None => None,
+    };
     let mut entries = entries.clone();
+    if let Some(shift) = &shift {
+        for entry in entries.iter_mut() {
+            if is_address_tag(entry.0) && shift.block.holds(entry.1, 1) {
+                entry.1 = entry.1.wrapping_add(shift.vaddr);
+            }
+        }
+    }
+    let strtab_at = segment.len() as u64;
     if !appended.is_empty() {
         segment.extend_from_slice(old);
         segment.extend_from_slice(appended);
         for entry in entries.iter_mut() {
             match entry.0 {
-                DT_STRTAB => entry.1 = vaddr,
-                DT_STRSZ => entry.1 = segment.len() as u64,
+                DT_STRTAB => entry.1 = vaddr + strtab_at,
+                DT_STRSZ => entry.1 = (old.len() + appended.len()) as u64,
                 _ => {}
             }
         }
@@ -79,18 +129,24 @@ pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> 
     let dynamic_at = segment.len() as u64;
     let slots = entries.len() as u64 + 1;
     segment.extend_from_slice(&encode_entries(&entries, slots));
-    let phdrs_at = segment.len() as u64;
     let phnum = image.phdrs.len() as u64 + 1;
-    let size = phdrs_at + phnum * PHDR_SIZE;
-    let phdrs = new_phdrs(
-        image,
-        (offset, vaddr, size, align),
-        dynamic_at,
-        slots,
-        phdrs_at,
-    );
-    for p in &phdrs {
-        segment.extend_from_slice(&encode_phdr(p));
+    let (phoff, phdrs_vaddr) = match room {
+        Some(_) => (image.phoff, image.phoff + first_vaddr(image)?),
+        None => (offset + segment.len() as u64, vaddr + segment.len() as u64),
+    };
+    let size = match room {
+        Some(_) => segment.len() as u64,
+        None => segment.len() as u64 + phnum * PHDR_SIZE,
+    };
+    let new = New {
+        load: (offset, vaddr, size, align),
+        dynamic: (offset + dynamic_at, vaddr + dynamic_at, slots * DYN_SIZE),
+        phdrs: (phoff, phdrs_vaddr, phnum * PHDR_SIZE),
+    };
+    let phdrs = new_phdrs(image, &new, shift.as_ref());
+    let table: Vec<u8> = phdrs.iter().flat_map(encode_phdr).collect();
+    if room.is_none() {
+        segment.extend_from_slice(&table);
     }
 
     let padding = offset.saturating_sub(image.bytes.len() as u64);
@@ -100,42 +156,64 @@ pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> 
     let mut out = image.bytes.to_vec();
     out.resize(usize::try_from(offset)?, 0);
     out.extend_from_slice(&segment);
-    put_u64(&mut out, 32, offset + phdrs_at)?;
+    if room.is_some() {
+        put(&mut out, phoff, &table)?;
+    }
+    put_u64(&mut out, 32, phoff)?;
     put_u16(
         &mut out,
         56,
         u16::try_from(phnum).map_err(|_| anyhow!("too many segments"))?,
     )?;
-    let dynamic = (offset + dynamic_at, vaddr + dynamic_at, slots * DYN_SIZE);
     let strsz = (old.len() + appended.len()) as u64;
-    let strtab = (!appended.is_empty()).then_some((offset, vaddr, strsz));
-    move_section_headers(image, &mut out, dynamic, strtab)?;
+    let strtab = (!appended.is_empty()).then_some((offset + strtab_at, vaddr + strtab_at, strsz));
+    move_section_headers(image, &mut out, shift.as_ref(), new.dynamic, strtab)?;
     // A symbol table we cannot read is left as it is: ld.so never reads
     // `_DYNAMIC` of a library.
-    let _ = move_dynamic_symbol(image, &mut out, vaddr + dynamic_at);
+    let _ = move_symbols(image, &mut out, shift.as_ref(), new.dynamic.1);
     Ok(out)
 }
 
-/// The program headers with `PT_PHDR` and `PT_DYNAMIC` moved into the new
-/// segment, and the new `PT_LOAD` after the last one.
-fn new_phdrs(
-    image: &Image,
-    (offset, vaddr, size, align): (u64, u64, u64, u64),
-    dynamic_at: u64,
-    slots: u64,
-    phdrs_at: u64,
-) -> Vec<Phdr> {
-    let phnum = image.phdrs.len() as u64 + 1;
+/// Where the new pieces are: the segment (offset, address, size,
+/// alignment), the dynamic table and the program headers (offset,
+/// address, size).
+struct New {
+    load: (u64, u64, u64, u64),
+    dynamic: (u64, u64, u64),
+    phdrs: (u64, u64, u64),
+}
+
+/// The address of the file's first byte (the first segment maps it).
+fn first_vaddr(image: &Image) -> Result<u64> {
+    image
+        .loads()
+        .find(|p| p.p_offset == 0)
+        .map(|p| p.p_vaddr)
+        .ok_or_else(|| anyhow!("no segment maps the file's start"))
+}
+
+/// The program headers with `PT_DYNAMIC` and the segments of moved
+/// sections pointed at their new places, `PT_PHDR` at the table, and the
+/// new `PT_LOAD` after the last one.
+fn new_phdrs(image: &Image, new: &New, shift: Option<&Shift>) -> Vec<Phdr> {
+    let (offset, vaddr, size, align) = new.load;
     let mut phdrs = image.phdrs.clone();
     for p in phdrs.iter_mut() {
-        let (at, len) = match p.p_type {
-            PT_PHDR => (phdrs_at, phnum * PHDR_SIZE),
-            PT_DYNAMIC => (dynamic_at, slots * DYN_SIZE),
-            _ => continue,
+        let (at, address, len) = match p.p_type {
+            PT_PHDR => new.phdrs,
+            PT_DYNAMIC => new.dynamic,
+            PT_LOAD => continue,
+            _ => match shift {
+                Some(s) if s.block.holds(p.p_vaddr, p.p_memsz) && p.p_filesz != 0 => {
+                    let at = p.p_offset.wrapping_add(s.offset);
+                    (at, p.p_vaddr.wrapping_add(s.vaddr), p.p_filesz)
+                }
+                _ => continue,
+            },
         };
-        p.p_offset = offset + at;
-        p.p_vaddr = vaddr + at;
-        p.p_paddr = vaddr + at;
+        p.p_offset = at;
+        p.p_vaddr = address;
+        p.p_paddr = address;
         p.p_filesz = len;
         p.p_memsz = len;
     }
@@ -166,11 +244,13 @@ fn encode_phdr(p: &Phdr) -> Vec<u8> {
     out
 }
 
-/// Points the `.dynamic` (and, when it moved, `.dynstr`) section headers
-/// at their new place, so that tools see what the loader sees.
+/// Points the section headers of the moved sections, of `.dynamic` (and,
+/// when it moved, of `.dynstr`) at their new places, so that tools see
+/// what the loader sees.
 fn move_section_headers(
     image: &Image,
     out: &mut [u8],
+    shift: Option<&Shift>,
     dynamic: (u64, u64, u64),
     strtab: Option<(u64, u64, u64)>,
 ) -> Result<()> {
@@ -180,10 +260,19 @@ fn move_section_headers(
         } else if s.sh_type == SHT_STRTAB
             && s.sh_flags & SHF_ALLOC != 0
             && s.sh_addr == image.strtab_vaddr
+            && strtab.is_some()
         {
             strtab
         } else {
-            None
+            shift
+                .filter(|shift| shift.block.sections.contains(&i))
+                .map(|shift| {
+                    (
+                        s.sh_offset + shift.offset,
+                        s.sh_addr + shift.vaddr,
+                        s.sh_size,
+                    )
+                })
         };
         if let Some((offset, vaddr, size)) = moved {
             let at = image.shoff + i as u64 * SHDR_SIZE;
@@ -195,10 +284,11 @@ fn move_section_headers(
     Ok(())
 }
 
-/// Sets the `_DYNAMIC` symbol of `.symtab` and `.dynsym` to the new table.
-fn move_dynamic_symbol(image: &Image, out: &mut [u8], vaddr: u64) -> Result<()> {
+/// Sets the `_DYNAMIC` symbol of `.symtab` and `.dynsym` to the new
+/// table, and moves the symbols of moved sections with them.
+fn move_symbols(image: &Image, out: &mut [u8], shift: Option<&Shift>, dynamic: u64) -> Result<()> {
     const SYM_SIZE: u64 = 24;
-    for s in &image.shdrs {
+    for (index, s) in image.shdrs.iter().enumerate() {
         if (s.sh_type != SHT_SYMTAB && s.sh_type != SHT_DYNSYM) || s.sh_entsize != SYM_SIZE {
             continue;
         }
@@ -208,12 +298,27 @@ fn move_dynamic_symbol(image: &Image, out: &mut [u8], vaddr: u64) -> Result<()> 
             .ok_or_else(|| anyhow!("symbol table without string table"))?;
         let names = slice(image.bytes, names.sh_offset, names.sh_size)?;
         slice(image.bytes, s.sh_offset, s.sh_size)?;
+        let table_moves = shift.is_some_and(|shift| shift.block.sections.contains(&index));
         for i in 0..s.sh_size / SYM_SIZE {
             let at = s.sh_offset + i * SYM_SIZE;
             let name = u32_at(image.bytes, at)?;
-            if name != 0 && c_str(names, u64::from(name)).ok() == Some("_DYNAMIC") {
-                put_u64(out, at + 8, vaddr)?;
-            }
+            let section = u16_at(image.bytes, at + 6)?;
+            let value = u64_at(image.bytes, at + 8)?;
+            let new = if name != 0 && c_str(names, u64::from(name)).ok() == Some("_DYNAMIC") {
+                dynamic
+            } else {
+                match shift {
+                    Some(shift) if shift.block.sections.contains(&usize::from(section)) => {
+                        value.wrapping_add(shift.vaddr)
+                    }
+                    _ => continue,
+                }
+            };
+            let at = match (table_moves, shift) {
+                (true, Some(shift)) => shift.offset_of(at),
+                _ => at,
+            };
+            put_u64(out, at + 8, new)?;
         }
     }
     Ok(())

@@ -8,8 +8,10 @@
 //! the bytes of one name may end another).  When no new string is needed
 //! and the dynamic table has a spare `DT_NULL` slot for each new entry (GNU
 //! ld leaves some, lld none), the table is rewritten where it is.
-//! Otherwise the new strings, the new table and the program headers move
-//! into a segment appended to the file (`segment`).  Every output is parsed
+//! Otherwise the new strings and the new table move into a segment
+//! appended to the file (`segment`), and the program headers grow where
+//! they are (`headroom`), so that `strip` and `objcopy` keep the result
+//! loadable.  Every output is parsed
 //! again and checked before it is returned.
 
 use std::io::Write;
@@ -102,14 +104,18 @@ pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
     let (entries, vn_files) = edit_entries(&image, edits, &mut strings)?;
     // One slot stays for the terminating DT_NULL.
     let fits = (entries.len() as u64) < image.dynamic.slots;
-    let mut out = if strings.appended.is_empty() && fits {
-        in_place(&image, &entries)?
-    } else {
-        segment::append(&image, &entries, strings.old, &strings.appended)?
-    };
+    // `vn_file` fields change where they are, before `.gnu.version_r`
+    // may move with the sections behind the program headers.
+    let mut renamed = input.to_vec();
     for (at, value) in vn_files {
-        put_u32(&mut out, at, value)?;
+        put_u32(&mut renamed, at, value)?;
     }
+    let renamed_image = Image::parse(&renamed)?;
+    let out = if strings.appended.is_empty() && fits {
+        in_place(&renamed_image, &entries)?
+    } else {
+        segment::append(&renamed_image, &entries, strings.old, &strings.appended)?
+    };
     check_output(&image, edits, &out).context("the patched file fails its checks")?;
     Ok(out)
 }

@@ -575,3 +575,90 @@ fn damaged_input_is_an_error_and_never_a_truncated_output() {
     left.sort();
     assert_eq!(left, ["damaged.so", "deps", "libchaina.so.1", "out.so"]);
 }
+
+/// `strip --strip-debug`, `strip --strip-unneeded`, and the debug
+/// information moved into a file of its own (`objcopy --only-keep-debug`,
+/// `strip`, `objcopy --add-gnu-debuglink`), each on a copy of `file`:
+/// binutils must have nothing to say, the copies are returned.
+fn strip_three_ways(file: &Path) -> Vec<PathBuf> {
+    let mut stripped = Vec::new();
+    for mode in ["--strip-debug", "--strip-unneeded", "separate-debug"] {
+        let copy = beside(file, mode.trim_start_matches('-'));
+        let mut steps = Vec::new();
+        if mode == "separate-debug" {
+            let debug = beside(file, "debug");
+            let mut keep = Command::new("objcopy");
+            keep.arg("--only-keep-debug").arg(file).arg(&debug);
+            let mut strip = Command::new("strip");
+            strip.arg("--strip-debug").arg(file).arg("-o").arg(&copy);
+            let mut link = Command::new("objcopy");
+            link.arg(format!("--add-gnu-debuglink={}", debug.display()))
+                .arg(&copy);
+            steps.extend([keep, strip, link]);
+        } else {
+            let mut strip = Command::new("strip");
+            strip.arg(mode).arg(file).arg("-o").arg(&copy);
+            steps.push(strip);
+        }
+        for mut step in steps {
+            let output = run_ok(&mut step);
+            assert_eq!(stderr(&output), "", "{step:?}");
+        }
+        stripped.push(copy);
+    }
+    stripped
+}
+
+#[test]
+fn files_moved_into_a_new_segment_survive_strip() {
+    // libpython as pyenv built it: no spare slot for a longer path.
+    let dir = workdir("elf-strip");
+    let libpython = dir.join("libpython.so");
+    std::fs::copy(python().libpython(), &libpython).unwrap();
+    let value = "$ORIGIN/a/path/long/enough/to/need/new/strings";
+    let edits = Edits {
+        nodelete: true,
+        ..rpath(value)
+    };
+    // (Its symbols are named `PyExc_...Error`: readelf's headers only.)
+    let ours = beside(&libpython, "ours");
+    elf::patch_file(&libpython, &ours, &edits).unwrap();
+    let readelf = run_ok(Command::new("readelf").arg("-lSdVW").arg(&ours));
+    let text = stdout(&readelf) + &stderr(&readelf);
+    assert!(
+        !text.contains("Warning") && !text.contains("Error"),
+        "{text}"
+    );
+    assert_eq!(phdr_types(&ours).len(), phdr_types(&libpython).len() + 1);
+    for stripped in strip_three_ways(&ours) {
+        assert_eq!(read(&stripped).rpath.as_deref(), Some(value));
+        assert_eq!(
+            loads(&stripped, "Py_IsInitialized", &[]),
+            "0\n",
+            "{stripped:?}"
+        );
+    }
+
+    // An lld library with no spare slot, and a PIE executable.
+    let lld = workdir("elf-strip-lld");
+    let a = LLD.chain(&lld, &[]);
+    let ours = patch_ours(&a, &rpath("$ORIGIN/deps"));
+    for stripped in strip_three_ways(&ours) {
+        assert_eq!(loads(&stripped, "a_value", &[]), "123\n", "{stripped:?}");
+    }
+    for linker in LINKERS {
+        let dir = workdir(&format!("elf-strip-pie-{}", linker.name));
+        let a = linker.chain(&dir, &["-Wl,--disable-new-dtags,-rpath,$ORIGIN/deps"]);
+        let main = dir.join("main");
+        let extra = [
+            a.to_str().unwrap(),
+            &format!("-Wl,-rpath-link,{}", dir.join("deps").display()),
+        ];
+        linker.link(&main, &["main.c"], &extra, false);
+        let ours = patch_ours(&main, &rpath(&format!("$ORIGIN:{value}")));
+        for stripped in strip_three_ways(&ours) {
+            let output = run_ok(Command::new(&stripped).current_dir("/"));
+            assert_eq!(stdout(&output), "123\n", "{stripped:?}");
+        }
+    }
+}

@@ -19,3 +19,4 @@ mod pack;
 mod pypy;
 mod reproducible;
 mod starting;
+mod stripped;

@@ -204,9 +204,9 @@ if ! cmp -s tests/requirements-closure.txt "$closure/.ready"; then
   cp tests/requirements-closure.txt "$closure/.ready"
 fi
 
-# The scipy venv (tests/it/closure.rs): scipy.libs' libraries find each
-# other only through the loading chain.
-scipy=$env_dir/venv-scipy
+# numpy, scipy and pandas (tests/it/closure.rs): scipy.libs' libraries
+# find each other only through the loading chain.
+scipy=$env_dir/venv-scientific
 if ! cmp -s tests/requirements-scipy.txt "$scipy/.ready"; then
   rm -rf "$scipy"
   python3 -m venv "$scipy"

@@ -116,7 +116,8 @@ fn root_with(name: &str, bundle: &Path) -> PathBuf {
 /// scipy.libs/; libgfortran has no search path of its own and finds
 /// libquadmath only through the DT_RPATH of the extension module that
 /// loads it.  Once refused as "found nowhere on this machine"; now
-/// bundled, and run in a bare chroot.
+/// bundled, with numpy and pandas, and run in a bare chroot by eight
+/// threads making the first call at once.
 #[test]
 fn scipy_libs_are_found_through_the_loading_chain() {
     let out = workdir("closure-scipy").join("sci");
@@ -125,7 +126,7 @@ fn scipy_libs_are_found_through_the_loading_chain() {
             .arg("build")
             .arg(fixture("scipy/build_sci.py"))
             .arg("--venv")
-            .arg(named_venv("venv-scipy"))
+            .arg(named_venv("venv-scientific"))
             .arg("--app")
             .arg(fixture("scipy/app"))
             .arg("--no-bytecode")
@@ -134,8 +135,18 @@ fn scipy_libs_are_found_through_the_loading_chain() {
     );
     run_ok(embedpack().arg("verify").arg(&out));
     let root = root_with("closure-scipy-chroot", &out);
-    let output = in_chroot(&root, "/opt/sci/libsci.so", &[], &["answer()"]);
-    assert_eq!(stdout(&output), "42\n", "stderr:\n{}", stderr(&output));
+    let output = in_chroot(
+        &root,
+        "/opt/sci/libsci.so",
+        &[],
+        &["--threads", "8", "answer()", "frame()"],
+    );
+    assert_eq!(
+        stdout(&output),
+        "42 (8 threads)\n42\n",
+        "stderr:\n{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -133,10 +133,7 @@ fn relative_dlopen_then_chdir_before_the_first_call() {
 #[test]
 fn host_linked_at_build_time() {
     let bundle = sentinel_bundle();
-    let include = format!("-I{}", bundle.join("include").display());
-    let libdir = format!("-L{}", bundle.display());
-    let rpath = format!("-Wl,-rpath,{}", bundle.display());
-    let host = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let host = linked_sentinel_host(bundle);
     let output = run_ok(
         Command::new(host)
             .current_dir("/")

@@ -460,10 +460,7 @@ fn damaged_pypy_bundle_names_itself_and_returns_0() {
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 
     // A host linked at build time can ask before calling anything.
-    let include = format!("-I{}", bundle.join("include").display());
-    let libdir = format!("-L{}", bundle.display());
-    let rpath = format!("-Wl,-rpath,{}", bundle.display());
-    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let linked = linked_sentinel_host(&bundle);
     let output = Command::new(linked).arg("6*7").output().unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");

@@ -109,10 +109,7 @@ fn bundle_without_its_stdlib_spares_the_host() {
     );
 
     // A host can ask before calling anything.
-    let include = format!("-I{}", bundle.join("include").display());
-    let libdir = format!("-L{}", bundle.display());
-    let rpath = format!("-Wl,-rpath,{}", bundle.display());
-    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let linked = linked_sentinel_host(&bundle);
     let output = Command::new(linked).arg("1").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -228,10 +225,7 @@ fn bundle_without_its_embedded_plugin_spares_the_host() {
         "{err}"
     );
 
-    let include = format!("-I{}", bundle.join("include").display());
-    let libdir = format!("-L{}", bundle.display());
-    let rpath = format!("-Wl,-rpath,{}", bundle.display());
-    let linked = host("linked", &[&include, &libdir, "-lsentinel", &rpath]);
+    let linked = linked_sentinel_host(&bundle);
     let output = Command::new(linked).arg("1").output().unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");

@@ -80,6 +80,15 @@ pub fn linked_host(dir: &Path, source: &str, bundle: &Path, library: &str) -> Pa
     main
 }
 
+/// tests/hosts/linked.c linked at build time to the sentinel plugin of
+/// `bundle` (its header, `-lsentinel`, an RPATH to the bundle).
+pub fn linked_sentinel_host(bundle: &Path) -> PathBuf {
+    let include = format!("-I{}", bundle.join("include").display());
+    let libdir = format!("-L{}", bundle.display());
+    let rpath = format!("-Wl,-rpath,{}", bundle.display());
+    host("linked", &[&include, &libdir, "-lsentinel", &rpath])
+}
+
 /// The dlopen(RTLD_LOCAL) host (tests/hosts/run_plugin.c), compiled once.
 pub fn run_plugin_host() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();

@@ -34,6 +34,9 @@ pub struct Library {
     pub module: Option<String>,
     pub exports: Vec<String>,
     pub libpython: Option<Libpython>,
+    /// For embedpack's library shim, the plugin it loads from the folder
+    /// it really lies in.
+    pub shim_for: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,6 +148,7 @@ fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
         module: examined.module,
         exports: examined.exports,
         libpython,
+        shim_for: examined.shim_for,
     })
 }
 
@@ -201,9 +205,15 @@ impl Library {
         out += &format!("  RPATH:    {}\n", or_none(&self.rpath));
         out += &format!("  RUNPATH:  {}\n", or_none(&self.runpath));
         out += &format!("  NODELETE: {}\n", if self.nodelete { "yes" } else { "no" });
-        match (&self.module, self.cffi_embedding) {
-            (Some(module), true) => {
+        match (&self.module, self.cffi_embedding, &self.shim_for) {
+            (Some(module), true, _) => {
                 out += &format!("  CFFI embedding library: yes, module `{module}`\n")
+            }
+            (_, _, Some(embedded)) => {
+                out += &format!(
+                    "  embedpack's library shim: it loads `{embedded}` from the folder it really \
+                     lies in, and forwards these functions to it\n"
+                )
             }
             _ => out += "  CFFI embedding library: no\n",
         }

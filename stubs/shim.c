@@ -32,6 +32,9 @@
 #define EMBEDPACK_SYMBOL(i, name) #name,
 enum { EXPORT_COUNT = 0 EMBEDPACK_EXPORTS(EMBEDPACK_COUNT) };
 
+/* How `embedpack inspect` and `embedpack pack` recognize a shim. */
+__attribute__((used)) static const char shim_mark[] = "embedpack library shim: loads " EMBEDPACK_EMBEDDED;
+
 static char plugin_path[PATH_MAX];
 static char load_error[PATH_MAX + 512];
 static int reported;

@@ -39,6 +39,15 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             "embedpack pack takes a CFFI embedding library (.so) built for x86-64 Linux",
         )
     })?;
+    if let Some(embedded) = &examined.shim_for {
+        return Err(fail(
+            format!(
+                "`{}` is the library shim of an embedpack bundle, which loads `{embedded}` beside it",
+                input.display()
+            ),
+            "it is bundled already: copy its whole folder, or pack the library it was made from",
+        ));
+    }
     let (Some(module), true) = (examined.module.clone(), examined.cffi_embedding) else {
         return Err(fail(
             format!("`{}` is not a CFFI embedding library (no `PyInit_` function with CFFI's embedding start-up code)", input.display()),

@@ -18,6 +18,10 @@ const CFFI_EMBEDDING_MARKS: &[&[u8]] = &[
     b"called, but initialization code failed.  Returning 0.",
 ];
 
+/// What embedpack's library shim (stubs/shim.c) carries, followed by the
+/// name of the plugin it loads.
+const SHIM_MARK: &[u8] = b"embedpack library shim: loads ";
+
 /// The prefixes of the function that initializes a CFFI module:
 /// CPython's `PyInit_<module>`, PyPy's `_cffi_pypyinit_<module>`.
 const INIT_PREFIXES: &[&str] = &["PyInit_", "_cffi_pypyinit_"];
@@ -36,6 +40,8 @@ pub struct Examined {
     pub variables: Vec<String>,
     /// The symbols it imports (undefined in it), sorted.
     pub imports: Vec<String>,
+    /// For embedpack's library shim: the plugin it loads, beside it.
+    pub shim_for: Option<String>,
 }
 
 impl Examined {
@@ -65,6 +71,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     let mut examined = Examined {
         info,
         cffi_embedding: CFFI_EMBEDDING_MARKS.iter().any(|m| contains(bytes, m)),
+        shim_for: shim_target(bytes),
         ..Examined::default()
     };
     for symbol in elf.dynsyms.iter() {
@@ -98,6 +105,16 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The name after `SHIM_MARK`, up to its NUL.
+fn shim_target(bytes: &[u8]) -> Option<String> {
+    let at = bytes
+        .windows(SHIM_MARK.len())
+        .position(|w| w == SHIM_MARK)?;
+    let name = &bytes[at + SHIM_MARK.len()..];
+    let end = name.iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(&name[..end]).into_owned())
 }
 
 #[cfg(test)]

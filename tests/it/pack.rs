@@ -249,7 +249,15 @@ fn pack_refuses_what_it_cannot_bundle() {
         "{}",
         stderr(&output)
     );
-    for out in ["a", "b", "c", "d"] {
+    assert_refused(
+        &pack(
+            &packed_sentinel().join("libsentinel.so"),
+            &dir.join("e"),
+            None,
+        ),
+        "is the library shim of an embedpack bundle, which loads `libsentinel.python.so`",
+    );
+    for out in ["a", "b", "c", "d", "e"] {
         assert!(!dir.join(out).exists(), "{out} was written");
     }
 }
@@ -314,12 +322,25 @@ fn inspect_a_packed_library_and_its_bundle() {
     );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["soname"], "libsentinel.python.so");
+    assert_eq!(json["shim_for"], serde_json::Value::Null);
     assert_eq!(json["rpath"], "$ORIGIN/lib");
     assert_eq!(json["nodelete"], true);
     let bootstrap = json["needed"][0].as_str().unwrap();
     assert!(
         bootstrap.starts_with("libembedpack-") && bundle.join("lib").join(bootstrap).is_file(),
         "{json}"
+    );
+
+    let output = run_ok(
+        embedpack()
+            .arg("inspect")
+            .arg(bundle.join("libsentinel.so")),
+    );
+    assert!(
+        stdout(&output)
+            .contains("embedpack's library shim: it loads `libsentinel.python.so` from the folder"),
+        "{}",
+        stdout(&output)
     );
 
     let output = run_ok(embedpack().args(["inspect", "--json"]).arg(bundle));

@@ -82,7 +82,8 @@ fn bundle(
     let written = write::write(&linked.plan, &plugin.layout, manifest, &output)?;
     for module in &written.no_bytecode {
         log.detail(format!(
-            "no bytecode for `{module}`: it does not compile with this Python"
+            "no bytecode for `{}`: it does not compile with this Python",
+            crate::bundle::name::display(module)
         ));
     }
     let files = &written.manifest.files;

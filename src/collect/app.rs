@@ -4,6 +4,8 @@
 //! (the output cannot lie inside a root), and two roots may not provide the same name.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -14,20 +16,19 @@ use crate::bundle::Layout;
 use crate::fail;
 
 pub fn collect(files: &mut Files, layout: &Layout, roots: &[PathBuf]) -> Result<()> {
-    let mut providers: BTreeMap<String, &Path> = BTreeMap::new();
+    let mut providers: BTreeMap<OsString, &Path> = BTreeMap::new();
     for root in roots {
         for relative in root_files(root)? {
-            let top = relative
-                .components()
-                .next()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned());
-            let name = top.unwrap_or_default();
-            let name = name.strip_suffix(".py").unwrap_or(&name).to_string();
+            let top = relative.components().next();
+            let top = top.map_or(&[][..], |c| c.as_os_str().as_bytes());
+            let name = top.strip_suffix(b".py").unwrap_or(top);
+            let name = OsString::from(std::ffi::OsStr::from_bytes(name));
             let provider = *providers.entry(name.clone()).or_insert(root);
             if provider != root {
                 return Err(fail(
                     format!(
-                        "`{name}` is provided by both `{}` and `{}`",
+                        "`{}` is provided by both `{}` and `{}`",
+                        Path::new(&name).display(),
                         provider.display(),
                         root.display()
                     ),

@@ -53,11 +53,7 @@ impl Format for Folder {
                 .with_context(|| format!("cannot read `{}`", item.path().display()))?;
             let mut file = File::open(item.path())
                 .with_context(|| format!("cannot read `{}`", item.path().display()))?;
-            visit(
-                &relative.to_string_lossy(),
-                meta.permissions().mode() & 0o7777,
-                &mut file,
-            )?;
+            visit(relative, meta.permissions().mode() & 0o7777, &mut file)?;
         }
         Ok(())
     }

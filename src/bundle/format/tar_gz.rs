@@ -44,14 +44,14 @@ impl Format for TarGz {
             let name = entry
                 .path()
                 .with_context(|| format!("cannot read `{}`", path.display()))?
-                .to_string_lossy()
                 .into_owned();
             match entry.header().entry_type() {
                 tar::EntryType::Directory => continue,
                 tar::EntryType::Regular | tar::EntryType::Continuous => {}
                 _ => bail!(
-                    "`{}` holds `{name}`, which is not a regular file; refusing it",
-                    path.display()
+                    "`{}` holds `{}`, which is not a regular file; refusing it",
+                    path.display(),
+                    crate::bundle::name::display(&name)
                 ),
             }
             let relative =

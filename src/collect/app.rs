@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use walkdir::WalkDir;
 
-use super::{is_noise_dir, is_noise_file, walk_error, Files};
+use super::{check_regular, is_noise_dir, is_noise_file, special_kind, walk_error, Files};
 use crate::bundle::Layout;
 use crate::fail;
 
@@ -51,6 +51,13 @@ fn root_files(root: &Path) -> Result<Vec<PathBuf>> {
     if root.is_file() {
         return Ok(vec![PathBuf::from(root.file_name().unwrap_or_default())]);
     }
+    let kind = std::fs::metadata(root).ok().map(|m| m.file_type());
+    if let Some(kind) = kind.and_then(special_kind) {
+        return Err(fail(
+            format!("app path `{}` is {kind}", root.display()),
+            "--app takes a source directory or a .py file",
+        ));
+    }
     if !root.is_dir() {
         return Err(fail(
             format!("app path `{}` does not exist", root.display()),
@@ -63,6 +70,7 @@ fn root_files(root: &Path) -> Result<Vec<PathBuf>> {
             && (is_noise_dir(&e.file_name().to_string_lossy())
                 || e.path().join("pyvenv.cfg").exists())
     };
+    let what = format!("the app root `{}`", root.display());
     let mut files = Vec::new();
     for item in WalkDir::new(root)
         .follow_links(true)
@@ -70,8 +78,8 @@ fn root_files(root: &Path) -> Result<Vec<PathBuf>> {
         .into_iter()
         .filter_entry(|e| !skipped(e))
     {
-        let item =
-            item.map_err(|e| walk_error(e, &format!("the app root `{}`", root.display())))?;
+        let item = item.map_err(|e| walk_error(e, &what))?;
+        check_regular(&item, &what)?;
         if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
             files.push(
                 item.path()

@@ -154,6 +154,38 @@ pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
     }
 }
 
+/// What a file of kind `kind` is when it is neither a regular file, a
+/// folder nor a link: a FIFO, a socket or a device node.
+pub fn special_kind(kind: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else {
+        None
+    }
+}
+
+/// Refuses a walked file that is a FIFO, a socket or a device node: it
+/// has no contents to bundle, and leaving it out would hide that.
+pub fn check_regular(item: &walkdir::DirEntry, what: &str) -> Result<()> {
+    match special_kind(item.file_type()) {
+        None => Ok(()),
+        Some(kind) => Err(crate::fail(
+            format!(
+                "`{}` (in {what}) is {kind}, not a regular file",
+                item.path().display()
+            ),
+            "a bundle holds only regular files: remove it, or move it out of there",
+        )),
+    }
+}
+
 /// Directories never copied from anywhere.
 pub fn is_noise_dir(name: &str) -> bool {
     matches!(

@@ -458,3 +458,45 @@ fn broken_symlink_in_an_app_root_is_named() {
     );
     assert!(!out.exists());
 }
+
+/// A FIFO, a socket and a device node in an app root, each made by the
+/// real tool, are named with what they are; so is an `--app` that is one.
+#[test]
+fn files_that_are_not_files_in_an_app_root_are_named() {
+    let dir = workdir("cli-special-files");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    let out = dir.join("out");
+    type Make = fn(&Path);
+    let kinds: [(&str, &str, Make); 3] = [
+        ("pipe.py", "is a FIFO (named pipe)", |p| {
+            run_ok(std::process::Command::new("mkfifo").arg(p));
+        }),
+        ("server.sock", "is a socket", |p| {
+            std::mem::forget(std::os::unix::net::UnixListener::bind(p).unwrap());
+        }),
+        ("null", "is a character device", |p| {
+            run_ok(
+                std::process::Command::new("mknod")
+                    .arg(p)
+                    .args(["c", "1", "3"]),
+            );
+        }),
+    ];
+    for (name, expected, make) in kinds {
+        let src = dir.join(format!("src-{name}"));
+        std::fs::create_dir_all(src.join("pkg")).unwrap();
+        std::fs::write(src.join("pkg/__init__.py"), "").unwrap();
+        make(&src.join("pkg").join(name));
+        let output = build(&path, &out, &["--app", src.to_str().unwrap()]);
+        let named = format!("pkg/{name}` (in the app root");
+        assert_failed(&output, &[&named, expected, "not a regular file"]);
+        assert!(!out.exists());
+    }
+    let fifo = dir.join("module.py");
+    run_ok(std::process::Command::new("mkfifo").arg(&fifo));
+    let output = build(&path, &out, &["--app", fifo.to_str().unwrap()]);
+    assert_failed(&output, &["module.py` is a FIFO (named pipe)"]);
+}

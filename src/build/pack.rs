@@ -109,10 +109,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             }),
         ),
         false => {
-            let workdir = tempfile::Builder::new()
-                .prefix("embedpack-pack-")
-                .tempdir()
-                .context("cannot create a temporary directory")?;
+            let workdir = crate::scratch::Scratch::new("pack")?;
             let bootstrap = compile::compile_pack_bootstrap(
                 workdir.path(),
                 env,

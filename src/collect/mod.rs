@@ -131,7 +131,8 @@ impl Files {
 }
 
 /// A walker's error as the user should read it: a broken symbolic link
-/// is named as such; anything else names the file and `what` was read.
+/// and a link to a folder that holds it are named as such; anything else
+/// names the file and `what` was read.
 pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
     let path = err.path().map(Path::to_path_buf);
     let broken_link = path.as_ref().is_some_and(|p| {
@@ -139,6 +140,17 @@ pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
             .is_ok_and(|m| m.file_type().is_symlink())
             && !p.exists()
     });
+    if let (Some(path), Some(ancestor)) = (&path, err.loop_ancestor()) {
+        return crate::fail(
+            format!(
+                "`{}` (in {what}) is a symbolic link loop: it leads back to `{}`, a folder \
+                 that holds it",
+                path.display(),
+                ancestor.display()
+            ),
+            "remove the link, or point it at a folder outside the one that holds it",
+        );
+    }
     match path {
         Some(path) if broken_link => crate::fail(
             format!("`{}` (in {what}) is a broken symbolic link", path.display()),

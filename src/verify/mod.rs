@@ -19,7 +19,9 @@ use crate::loader::{self, allowlist, Requester};
 pub struct Problem {
     /// The file's name, spelled as the manifest spells it.
     pub path: String,
-    /// `changed`, `mode`, `missing`, `extra` or `unresolved`.
+    /// `changed`, `mode`, `missing`, `extra`, `unresolved`, or `unsafe`:
+    /// an entry that is a link or would land outside the bundle, after
+    /// which nothing else is checked.
     pub problem: &'static str,
     pub detail: String,
 }
@@ -44,7 +46,7 @@ struct Found {
 pub fn verify(bundle: &Path) -> Result<Report> {
     let mut found = BTreeMap::new();
     let mut manifest_text = None;
-    format::of(bundle).each_file(bundle, &mut |path, mode, data| {
+    let walked = format::of(bundle).each_file(bundle, &mut |path, mode, data| {
         if path == Path::new(MANIFEST) {
             let mut bytes = Vec::new();
             data.read_to_end(&mut bytes)
@@ -70,7 +72,22 @@ pub fn verify(bundle: &Path) -> Result<Report> {
             },
         );
         Ok(())
-    })?;
+    });
+    if let Err(err) = walked {
+        let Some(refused) = err.downcast_ref::<format::Refused>() else {
+            return Err(err);
+        };
+        return Ok(Report {
+            bundle: bundle.display().to_string(),
+            ok: false,
+            files: 0,
+            problems: vec![Problem {
+                path: refused.entry.clone(),
+                problem: "unsafe",
+                detail: format!("{}; nothing else was checked", refused.why),
+            }],
+        });
+    }
     let text = manifest_text.ok_or_else(|| {
         crate::fail(
             format!("`{}` has no {MANIFEST}", bundle.display()),

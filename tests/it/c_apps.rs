@@ -400,28 +400,29 @@ fn bundle_for_another_python_says_so_and_spares_the_host() {
     );
 
     // Both loaded before either starts: the 3.11 bundle is bound to its
-    // own libpython while 3.12 runs.
+    // own libpython while 3.12 runs.  Each call fails; the paragraph is
+    // said once.
     let output = run_ok(
         Command::new(two_plugins_host())
             .arg(hello312.join("libhello.so"))
             .arg(sentinel.join("libsentinel.so"))
-            .arg("6*7"),
+            .args(["6*7", "1", "2"]),
     );
     let err = stderr(&output);
-    assert_eq!(stdout(&output), "42\n0\n", "stderr:\n{err}");
+    assert_eq!(stdout(&output), "42\n0\n0\n0\n", "stderr:\n{err}");
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 
     // A Python 3.12 process: the bundle's calls reach that Python.
     let code = "import ctypes, sys\n\
                 lib = ctypes.CDLL(sys.argv[1])\n\
                 lib.evaluate.argtypes = [ctypes.c_char_p]\n\
-                print(lib.evaluate(b'6*7'))\n";
+                print(lib.evaluate(b'6*7'), lib.evaluate(b'1'))\n";
     let output = run_ok(
         Command::new(python312.join("bin/python"))
             .args(["-I", "-c", code])
             .arg(sentinel.join("libsentinel.so")),
     );
     let err = stderr(&output);
-    assert_eq!(stdout(&output), "0\n", "stderr:\n{err}");
+    assert_eq!(stdout(&output), "0 0\n", "stderr:\n{err}");
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 }

@@ -12,7 +12,7 @@ mod zip;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 /// What a reader calls for each regular file: its exact path relative to
 /// the bundle's top, its mode, its bytes.
@@ -45,6 +45,34 @@ pub trait Format: Sync {
             Ok(())
         })?;
         Ok(found)
+    }
+}
+
+/// An entry a reader refuses — a link, or a name that would land outside
+/// the bundle — as the error that says so; `verify` reports it as what is
+/// wrong with the bundle.
+#[derive(Debug)]
+pub struct Refused {
+    /// The entry's name, spelled as the manifest spells names.
+    pub entry: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the entry `{}` {}", self.entry, self.why)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl Refused {
+    fn new(entry: &Path, why: &'static str) -> Refused {
+        Refused {
+            entry: crate::bundle::name::display(entry),
+            why,
+        }
     }
 }
 
@@ -136,23 +164,16 @@ fn lower_name(path: &Path) -> String {
 /// An archive entry's name `TOP/rest` → `rest`, refusing names that could
 /// escape the bundle.
 fn inside_top(name: &Path) -> Result<PathBuf> {
-    let shown = || crate::bundle::name::display(name);
     let mut parts = Vec::new();
     for component in name.components() {
         match component {
             Component::Normal(part) => parts.push(part),
             Component::CurDir => {}
-            _ => bail!(
-                "the entry `{}` would be written outside the bundle",
-                shown()
-            ),
+            _ => return Err(Refused::new(name, "would be written outside the bundle").into()),
         }
     }
     if parts.len() < 2 {
-        bail!(
-            "the entry `{}` is not inside the archive's top folder",
-            shown()
-        );
+        return Err(Refused::new(name, "is not inside the archive's top folder").into());
     }
     Ok(parts[1..].iter().collect())
 }

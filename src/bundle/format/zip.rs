@@ -12,9 +12,9 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use super::{create_file, inside_top, Format, Sink, Visit};
+use super::{create_file, inside_top, Format, Refused, Sink, Visit};
 use crate::fail;
 
 pub struct Zip;
@@ -53,11 +53,8 @@ impl Format for Zip {
                 continue;
             }
             if entry.is_symlink() {
-                bail!(
-                    "`{}` holds a link, `{}`; refusing it",
-                    path.display(),
-                    crate::bundle::name::display(&name)
-                );
+                return Err(Refused::new(&name, "is a link; a bundle holds none"))
+                    .with_context(|| format!("refusing `{}`", path.display()));
             }
             let relative =
                 inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;

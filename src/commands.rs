@@ -32,6 +32,12 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
 fn pack(args: PackArgs, log: Log) -> Result<()> {
     let library = std::path::absolute(&args.library).unwrap_or(args.library.clone());
     let options = BundleOptions::new(args.bundle)?;
+    if library.is_dir() {
+        return Err(fail(
+            format!("`{}` is a directory, not a library", args.library.display()),
+            "give the path of the CFFI embedding library (.so) to pack, not of its folder",
+        ));
+    }
     if !library.is_file() {
         return Err(fail(
             format!("`{}` does not exist", args.library.display()),
@@ -82,7 +88,8 @@ fn bundle(
     let written = write::write(&linked.plan, &plugin.layout, manifest, &output)?;
     for module in &written.no_bytecode {
         log.detail(format!(
-            "no bytecode for `{module}`: it does not compile with this Python"
+            "no bytecode for `{}`: it does not compile with this Python",
+            crate::bundle::name::display(module)
         ));
     }
     let files = &written.manifest.files;
@@ -97,18 +104,45 @@ fn bundle(
 }
 
 fn verify(args: VerifyArgs, log: Log) -> Result<()> {
-    let report = verify::verify(&args.bundle)?;
+    let report = match verify::verify(&args.bundle) {
+        Ok(report) => report,
+        Err(err) if args.json => {
+            // Tools read stdout: they get an answer there too.
+            let answer = serde_json::json!({
+                "bundle": args.bundle.display().to_string(),
+                "ok": false,
+                "error": crate::error::message(&err),
+                "hint": crate::error::hint_of(&err),
+            });
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.to_text());
     }
+    if report.problems.iter().any(|p| p.problem == "unsafe") {
+        return Err(fail(
+            format!(
+                "`{}` holds an entry that would not stay inside the bundle; it was not checked further",
+                args.bundle.display()
+            ),
+            "do not unpack it: it is not as embedpack wrote it; get the bundle again from where it was built",
+        ));
+    }
     if !report.ok {
-        anyhow::bail!(
-            "`{}` does not match its manifest ({} problems)",
-            args.bundle.display(),
-            report.problems.len()
-        );
+        return Err(fail(
+            format!(
+                "`{}` does not match its manifest ({} problems)",
+                args.bundle.display(),
+                report.problems.len()
+            ),
+            "the files named above were changed after embedpack wrote them: build the bundle again, \
+             or restore it from where it was built",
+        ));
     }
     log.detail("verified");
     Ok(())

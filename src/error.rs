@@ -29,9 +29,14 @@ pub fn report(err: &anyhow::Error) -> String {
     text
 }
 
+/// The error's cause chain on one line, without its hint.
+pub(crate) fn message(err: &anyhow::Error) -> String {
+    chain(err, hint_of(err).as_deref())
+}
+
 /// The hint attached anywhere to the error: as its root cause or as a
 /// context layer.
-fn hint_of(err: &anyhow::Error) -> Option<String> {
+pub(crate) fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain()
         .find_map(|e| e.downcast_ref::<Hint>())
         .map(|hint| hint.0.clone())

@@ -95,11 +95,11 @@ fn bundle(path: &Path) -> Result<Bundle> {
     let vendored = manifest
         .files
         .iter()
-        .filter_map(|f| f.path.strip_prefix("lib/"))
+        .filter_map(|f| f.path.strip_prefix("lib").ok())
+        .map(crate::bundle::name::display)
         .filter(|name| {
             !name.contains('/') && name.contains(".so") && *name != manifest.python.runtime
         })
-        .map(str::to_string)
         .collect();
     Ok(Bundle {
         path: path.display().to_string(),

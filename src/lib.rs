@@ -10,7 +10,7 @@
 //! stages ask whatever differs between CPython and PyPy; `bundle`, the
 //! bundle contract (layout, manifest, formats); `elf`, the one module that
 //! reads and edits ELF files; `inspect`, which describes a library or a
-//! bundle.
+//! bundle; `scratch`, the temporary folders a build works in.
 
 pub mod build;
 pub mod collect;
@@ -29,6 +29,7 @@ mod error;
 pub mod inspect;
 mod options;
 pub mod plan;
+pub mod scratch;
 
 pub use commands::run;
 pub use error::{fail, report, Hint};

@@ -22,7 +22,7 @@ pub enum Source {
     /// The bytecode of a Python source on this machine, compiled by the
     /// plan's interpreter; `module` is the source's path in the bundle,
     /// which the bytecode records as its file name.
-    Bytecode { source: PathBuf, module: String },
+    Bytecode { source: PathBuf, module: PathBuf },
     /// An ELF file with edits.
     Patched { base: Box<Source>, edits: Edits },
     /// A library a dry run would compile (and so cannot be written):

@@ -76,8 +76,12 @@ const char *embedpack_error(void)
     return error_text;
 }
 
+/* Records why the bundle cannot start, and says so on stderr the first
+ * time: a host that calls again and again (CFFI tries to start at each
+ * call) gets the paragraph once, not once per call. */
 int embedpack_fail(const char *format, ...)
 {
+    static int reported;
     char reason[512];
     va_list args;
 
@@ -85,8 +89,9 @@ int embedpack_fail(const char *format, ...)
     vsnprintf(reason, sizeof reason, format, args);
     va_end(args);
     snprintf(error_text, sizeof error_text, "%s", reason);
-    fprintf(stderr, "embedpack: the Python bundle %s cannot start: %s.\n",
-            plugin_path[0] ? plugin_path : "(unknown location)", reason);
+    if (__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED) == 0)
+        fprintf(stderr, "embedpack: the Python bundle %s cannot start: %s.\n",
+                plugin_path[0] ? plugin_path : "(unknown location)", reason);
     return -1;
 }
 

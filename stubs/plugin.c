@@ -3,7 +3,8 @@
  *
  * Compiled with EMBEDPACK_GENERATED (the generated file's name),
  * EMBEDPACK_INIT (`<module>_init`) and EMBEDPACK_INIT_ERROR
- * (`<module>_init_error`) defined.
+ * (`<module>_init_error`) defined (`embedpack_<name>_init` for a module
+ * `_<name>`).
  */
 #include "embedpack.h"
 #include EMBEDPACK_GENERATED

@@ -239,6 +239,7 @@ pub(super) fn compiler_for(cpp: bool) -> Result<cc::Tool> {
 fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
     let layout = inputs.layout;
     let quoted = |path: &Path| format!("\"{}\"", path.display());
+    let prefix = super::header::c_prefix(inputs.module);
     let mut args = vec![
         "-shared".to_string(),
         "-pthread".to_string(),
@@ -247,8 +248,8 @@ fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
         format!("-I{}", stubs.display()),
         format!("-I{}", inputs.env.info.include.display()),
         format!("-DEMBEDPACK_GENERATED={}", quoted(inputs.generated)),
-        format!("-DEMBEDPACK_INIT={}_init", inputs.module),
-        format!("-DEMBEDPACK_INIT_ERROR={}_init_error", inputs.module),
+        format!("-DEMBEDPACK_INIT={prefix}_init"),
+        format!("-DEMBEDPACK_INIT_ERROR={prefix}_init_error"),
     ];
     args.extend(layout_defines(layout));
     let kw = inputs.keywords;

@@ -124,20 +124,21 @@ def run_script(script):
     module = types.ModuleType("__main__")
     module.__file__ = script
     sys.modules["__main__"] = module
-    with open(script, "rb") as f:
-        code = compile(f.read(), script, "exec")
     try:
+        with open(script, "rb") as f:
+            code = compile(f.read(), script, "exec")
         exec(code, module.__dict__)
     except SystemExit as e:
         if e.code not in (None, 0):
             sys.stderr.write("the script called sys.exit(%r)\n" % (e.code,))
             sys.exit(SCRIPT_RAISED)
     except BaseException as e:
-        # Show the traceback from the script's own frames on.
+        # Show the traceback from the script's own frames on; a script
+        # that does not compile has none, and its error shows the line.
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != script:
             tb = tb.tb_next
-        traceback.print_exception(type(e), e, tb or e.__traceback__)
+        traceback.print_exception(type(e), e, tb)
         sys.exit(SCRIPT_RAISED)
     return module.__dict__
 

@@ -17,9 +17,22 @@ const TEMPLATE: &str = include_str!("../../stubs/header.h.in");
 /// How many lines of compiler errors to show.
 const ERROR_LINES: usize = 30;
 
+/// What the C names embedpack adds for `module` start with: `<module>_init()`,
+/// its include guard `<MODULE>_H`.  A module whose name starts with `_`
+/// (CFFI's private `_plugin` beside a package `plugin`) gets `embedpack_`
+/// in place of its leading underscores: C reserves names that start with
+/// `_` at file scope, and `_plugin` and `plugin` must not share a guard.
+pub fn c_prefix(module: &str) -> String {
+    match module.trim_start_matches('_') {
+        stripped if stripped.len() < module.len() => format!("embedpack_{stripped}"),
+        _ => module.to_string(),
+    }
+}
+
 /// The header of `module`, whose `embedding_api()` calls got `declarations`.
 pub fn generate(module: &str, declarations: &[String]) -> String {
-    let guard = format!("{}_H", module.trim_start_matches('_').to_ascii_uppercase());
+    let prefix = c_prefix(module);
+    let guard = format!("{}_H", prefix.to_ascii_uppercase());
     let declarations = declarations
         .iter()
         .map(|d| dedent(d))
@@ -42,6 +55,7 @@ pub fn generate(module: &str, declarations: &[String]) -> String {
         .replace("@GUARD@", &guard)
         .replace("@INCLUDES@", &includes)
         .replace("@DECLARATIONS@", rewritten.text.trim())
+        .replace("@PREFIX@", &prefix)
         .replace("@MODULE@", module)
 }
 
@@ -143,6 +157,7 @@ mod tests {
         assert!(text.contains("#ifndef HELLO_H"));
         assert!(text.contains("\nint add(int x, int y);\n"));
         assert!(text.contains("int hello_init(void);"));
+        assert!(text.contains("#ifndef HELLO_H"));
         assert!(text.contains("const char *hello_init_error(void);"));
         assert!(!text.contains('@'));
         assert!(!text.contains("#include"));
@@ -151,7 +166,7 @@ mod tests {
     #[test]
     fn guard_and_includes() {
         let text = generate("_add1_cffi", &["bool ok(size_t n);".into()]);
-        assert!(text.contains("#ifndef ADD1_CFFI_H\n#define ADD1_CFFI_H\n"));
+        assert!(text.contains("#ifndef EMBEDPACK_ADD1_CFFI_H\n#define EMBEDPACK_ADD1_CFFI_H\n"));
         assert!(text
             .contains("#include <stddef.h>\n#ifndef __cplusplus\n#include <stdbool.h>\n#endif\n"));
     }
@@ -171,5 +186,19 @@ mod tests {
         assert!(err.contains("include/bad.h:"), "{err}");
         assert!(err.contains("point_t"), "{err}");
         assert!(!err.contains("<stdin>"), "{err}");
+    }
+
+    #[test]
+    fn a_private_module_gets_names_c_allows_and_a_guard_of_its_own() {
+        assert_eq!(c_prefix("plugin"), "plugin");
+        assert_eq!(c_prefix("_plugin"), "embedpack_plugin");
+        assert_eq!(c_prefix("__plugin"), "embedpack_plugin");
+        let private = generate("_plugin", &["int twice(int);".to_string()]);
+        assert!(private.contains("#ifndef EMBEDPACK_PLUGIN_H"), "{private}");
+        assert!(private.contains("int embedpack_plugin_init(void);"));
+        assert!(private.contains("const char *embedpack_plugin_init_error(void);"));
+        assert!(!private.contains(" _plugin_init"), "{private}");
+        let public = generate("plugin", &["int twice(int);".to_string()]);
+        assert!(public.contains("#ifndef PLUGIN_H"));
     }
 }

@@ -98,12 +98,7 @@ pub fn build(
 ) -> Result<Plugin> {
     let workdir = match dry_run {
         true => None,
-        false => Some(
-            tempfile::Builder::new()
-                .prefix("embedpack-build-")
-                .tempdir()
-                .context("cannot create a temporary directory")?,
-        ),
+        false => Some(crate::scratch::Scratch::new("build")?),
     };
     let generated = workdir.as_ref().map(|w| w.path().join("generated.c"));
     let declared = run_script(script, name, env, generated.as_deref(), log)?;

@@ -34,9 +34,14 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
         .to_string_lossy()
         .into_owned();
     let examined = examine(&bytes).map_err(|e| {
+        // A damaged file's error says what to do; any other, what pack takes.
+        let hint = e.chain().find_map(|c| c.downcast_ref::<crate::Hint>());
         fail(
             format!("`{}` is {e}", input.display()),
-            "embedpack pack takes a CFFI embedding library (.so) built for x86-64 Linux",
+            hint.map_or(
+                "embedpack pack takes a CFFI embedding library (.so) built for x86-64 Linux",
+                |h| h.0.as_str(),
+            ),
         )
     })?;
     if let Some(embedded) = &examined.shim_for {
@@ -118,10 +123,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             }),
         ),
         false => {
-            let workdir = tempfile::Builder::new()
-                .prefix("embedpack-pack-")
-                .tempdir()
-                .context("cannot create a temporary directory")?;
+            let workdir = crate::scratch::Scratch::new("pack")?;
             let bootstrap = compile::compile_pack_bootstrap(
                 workdir.path(),
                 env,

@@ -45,7 +45,8 @@ pub fn compile(
 ) -> Result<Vec<u8>> {
     let dir = workdir.join("shim");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let (init, init_error) = (format!("{module}_init"), format!("{module}_init_error"));
+    let prefix = super::header::c_prefix(module);
+    let (init, init_error) = (format!("{prefix}_init"), format!("{prefix}_init_error"));
     let has_init = exports.contains(&init) && exports.contains(&init_error);
     let mut table = String::from("#define EMBEDPACK_EXPORTS(X)");
     let forwarded = exports

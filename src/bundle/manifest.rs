@@ -1,14 +1,15 @@
 //! `MANIFEST.json`: what a bundle holds — every file with its size, mode
 //! and sha256 — and what it was made from, without any path of the
-//! machine that made it.
+//! machine that made it.  File names are bytes; `name` says how one that
+//! is not UTF-8 is written.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{format, MANIFEST};
+use super::{format, name, MANIFEST};
 use crate::fail;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,12 +57,51 @@ pub struct PythonInfo {
     pub runtime: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "FileEntry", into = "FileEntry")]
 pub struct ManifestFile {
-    pub path: String,
+    /// The exact name, relative to the bundle's top.
+    pub path: PathBuf,
     pub size: u64,
     pub mode: u32,
     pub sha256: String,
+}
+
+/// A file as the JSON spells it: its name escaped when it is not UTF-8.
+#[derive(Serialize, Deserialize)]
+struct FileEntry {
+    path: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    escaped: bool,
+    size: u64,
+    mode: u32,
+    sha256: String,
+}
+
+impl From<ManifestFile> for FileEntry {
+    fn from(file: ManifestFile) -> FileEntry {
+        let (path, escaped) = name::escape(&file.path);
+        FileEntry {
+            path,
+            escaped,
+            size: file.size,
+            mode: file.mode,
+            sha256: file.sha256,
+        }
+    }
+}
+
+impl TryFrom<FileEntry> for ManifestFile {
+    type Error = anyhow::Error;
+
+    fn try_from(entry: FileEntry) -> Result<ManifestFile> {
+        Ok(ManifestFile {
+            path: name::unescape(&entry.path, entry.escaped)?,
+            size: entry.size,
+            mode: entry.mode,
+            sha256: entry.sha256,
+        })
+    }
 }
 
 impl Manifest {

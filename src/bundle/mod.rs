@@ -7,6 +7,7 @@
 pub mod format;
 mod layout;
 mod manifest;
+pub mod name;
 
 pub use format::{Format, Sink};
 pub use layout::{Home, Layout};

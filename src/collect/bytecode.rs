@@ -6,6 +6,8 @@
 //! module at each start (the bundle is read-only: Python writes no
 //! bytecode into it).
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::{Entry, Plan, Source};
@@ -28,7 +30,7 @@ pub fn add(plan: &mut Plan, cache_tag: Option<&str>) {
                 dest: cached(&e.dest, tag)?,
                 source: Source::Bytecode {
                     source: source.clone(),
-                    module: e.dest.to_string_lossy().into_owned(),
+                    module: e.dest.clone(),
                 },
                 mode: 0o644,
                 size: e.size,
@@ -39,11 +41,13 @@ pub fn add(plan: &mut Plan, cache_tag: Option<&str>) {
     plan.entries.sort_by(|a, b| a.dest.cmp(&b.dest));
 }
 
-/// `a/b.py` → `a/__pycache__/b.<tag>.pyc`, as `importlib.util.cache_from_source`.
+/// `a/b.py` → `a/__pycache__/b.<tag>.pyc`, as `importlib.util.cache_from_source`;
+/// file names are bytes, and so is the stem.
 fn cached(module: &Path, tag: &str) -> Option<PathBuf> {
-    let stem = module.file_stem()?.to_str()?;
+    let mut name = module.file_stem()?.as_bytes().to_vec();
+    name.extend_from_slice(format!(".{tag}.pyc").as_bytes());
     let dir = module.parent().unwrap_or(Path::new(""));
-    Some(dir.join("__pycache__").join(format!("{stem}.{tag}.pyc")))
+    Some(dir.join("__pycache__").join(OsString::from_vec(name)))
 }
 
 #[cfg(test)]
@@ -59,6 +63,13 @@ mod tests {
         assert_eq!(
             cached(Path::new("top.py"), "pypy39"),
             Some(PathBuf::from("__pycache__/top.pypy39.pyc"))
+        );
+        let odd = OsString::from_vec(b"app/odd\xff.py".to_vec());
+        assert_eq!(
+            cached(Path::new(&odd), "cpython-311"),
+            Some(PathBuf::from(OsString::from_vec(
+                b"app/__pycache__/odd\xff.cpython-311.pyc".to_vec()
+            )))
         );
     }
 }

@@ -131,7 +131,8 @@ impl Files {
 }
 
 /// A walker's error as the user should read it: a broken symbolic link
-/// is named as such; anything else names the file and `what` was read.
+/// and a link to a folder that holds it are named as such; anything else
+/// names the file and `what` was read.
 pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
     let path = err.path().map(Path::to_path_buf);
     let broken_link = path.as_ref().is_some_and(|p| {
@@ -139,6 +140,17 @@ pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
             .is_ok_and(|m| m.file_type().is_symlink())
             && !p.exists()
     });
+    if let (Some(path), Some(ancestor)) = (&path, err.loop_ancestor()) {
+        return crate::fail(
+            format!(
+                "`{}` (in {what}) is a symbolic link loop: it leads back to `{}`, a folder \
+                 that holds it",
+                path.display(),
+                ancestor.display()
+            ),
+            "remove the link, or point it at a folder outside the one that holds it",
+        );
+    }
     match path {
         Some(path) if broken_link => crate::fail(
             format!("`{}` (in {what}) is a broken symbolic link", path.display()),
@@ -151,6 +163,38 @@ pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
             anyhow::anyhow!("cannot read `{}` (in {what}): {cause}", path.display())
         }
         None => anyhow::anyhow!("cannot read {what}: {err}"),
+    }
+}
+
+/// What a file of kind `kind` is when it is neither a regular file, a
+/// folder nor a link: a FIFO, a socket or a device node.
+pub fn special_kind(kind: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else {
+        None
+    }
+}
+
+/// Refuses a walked file that is a FIFO, a socket or a device node: it
+/// has no contents to bundle, and leaving it out would hide that.
+pub fn check_regular(item: &walkdir::DirEntry, what: &str) -> Result<()> {
+    match special_kind(item.file_type()) {
+        None => Ok(()),
+        Some(kind) => Err(crate::fail(
+            format!(
+                "`{}` (in {what}) is {kind}, not a regular file",
+                item.path().display()
+            ),
+            "a bundle holds only regular files: remove it, or move it out of there",
+        )),
     }
 }
 

@@ -96,9 +96,10 @@ fn collect_dir(
         .follow_links(true)
         .sort_by_file_name()
         .into_iter();
+    let what = format!("site-packages `{}`", dir.display());
     for item in walker.filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy())) {
-        let item =
-            item.map_err(|e| walk_error(e, &format!("site-packages `{}`", dir.display())))?;
+        let item = item.map_err(|e| walk_error(e, &what))?;
+        super::check_regular(&item, &what)?;
         let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
         let name = item.file_name().to_string_lossy();
         if !item.file_type().is_file()

@@ -34,13 +34,10 @@ fn collect_tree(files: &mut Files, tree: &Tree, left_out: &[&Part]) -> Result<()
     let kept = |e: &walkdir::DirEntry| {
         e.depth() == 0 || !e.file_type().is_dir() || keeps_dir(e.path(), tree, left_out)
     };
+    let what = format!("the standard library `{}`", tree.source.display());
     for item in walker.into_iter().filter_entry(kept) {
-        let item = item.map_err(|e| {
-            walk_error(
-                e,
-                &format!("the standard library `{}`", tree.source.display()),
-            )
-        })?;
+        let item = item.map_err(|e| walk_error(e, &what))?;
+        super::check_regular(&item, &what)?;
         let name = item.file_name().to_string_lossy();
         let module = name.ends_with(".so");
         if !item.file_type().is_file()

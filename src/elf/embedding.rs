@@ -7,7 +7,7 @@
 //! from its `DT_NEEDED` names and its imports.
 
 use anyhow::{anyhow, bail, Result};
-use goblin::elf::{header, sym, Elf};
+use goblin::elf::{header, sym};
 
 use super::read::{info_of, ElfInfo};
 
@@ -55,7 +55,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
         bail!("not an ELF file");
     }
-    let elf = Elf::parse(bytes).map_err(|e| anyhow!("not a readable ELF file: {e}"))?;
+    let elf = super::read::parse(bytes)?;
     if !elf.is_64 || elf.header.e_machine != header::EM_X86_64 || !elf.little_endian {
         bail!(
             "not an x86-64 ELF file (machine {}, {}-bit)",

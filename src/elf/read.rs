@@ -53,8 +53,24 @@ pub fn is_supported(bytes: &[u8]) -> bool {
 /// without a dynamic section (a static executable, an object file).
 pub fn read(bytes: &[u8]) -> Result<Option<ElfInfo>> {
     check_ident(bytes)?;
-    let elf = goblin::elf::Elf::parse(bytes).map_err(|e| anyhow!("malformed ELF file: {e}"))?;
-    info_of(&elf)
+    info_of(&parse(bytes)?)
+}
+
+/// Parses `bytes` with goblin; when they are not a whole ELF file, says
+/// so in the user's terms rather than the parser's.
+pub(super) fn parse(bytes: &[u8]) -> Result<goblin::elf::Elf<'_>> {
+    goblin::elf::Elf::parse(bytes).map_err(|e| {
+        let what = match e {
+            goblin::error::Error::Scroll(_) | goblin::error::Error::BufferTooShort(..) => {
+                format!("its headers point past its end, at {} bytes", bytes.len())
+            }
+            _ => "its headers do not describe a valid file".to_string(),
+        };
+        crate::fail(
+            format!("not a complete ELF file: it is truncated or corrupt ({what})"),
+            "the file is damaged: build it again, or reinstall what installed it",
+        )
+    })
 }
 
 /// The dynamic linking information of a parsed file.

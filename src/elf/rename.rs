@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use goblin::elf::{dynamic, Elf};
 
 use super::bytes::put;
@@ -19,7 +19,7 @@ pub fn rename_imports(bytes: &mut [u8], renames: &[(String, String)]) -> Result<
     {
         let image = Image::parse(bytes)?;
         let strtab = vaddr_to_offset(&image.phdrs, image.strtab_vaddr, image.strtab.len() as u64)?;
-        let elf = Elf::parse(bytes).map_err(|e| anyhow!("malformed ELF file: {e}"))?;
+        let elf = super::read::parse(bytes)?;
         let references = string_references(&elf);
         for (old, new) in renames {
             if old.len() != new.len() {

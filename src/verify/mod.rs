@@ -4,21 +4,24 @@
 //! whose dependency would not be found on the target machine.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{format, Manifest, MANIFEST};
+use crate::bundle::{format, name, Manifest, MANIFEST};
 use crate::elf::ElfInfo;
 use crate::loader::{self, allowlist, Requester};
 
 /// One thing wrong with a bundle.
 #[derive(Debug, Serialize)]
 pub struct Problem {
+    /// The file's name, spelled as the manifest spells it.
     pub path: String,
-    /// `changed`, `mode`, `missing`, `extra` or `unresolved`.
+    /// `changed`, `mode`, `missing`, `extra`, `unresolved`, or `unsafe`:
+    /// an entry that is a link or would land outside the bundle, after
+    /// which nothing else is checked.
     pub problem: &'static str,
     pub detail: String,
 }
@@ -43,8 +46,8 @@ struct Found {
 pub fn verify(bundle: &Path) -> Result<Report> {
     let mut found = BTreeMap::new();
     let mut manifest_text = None;
-    format::of(bundle).each_file(bundle, &mut |path, mode, data| {
-        if path == MANIFEST {
+    let walked = format::of(bundle).each_file(bundle, &mut |path, mode, data| {
+        if path == Path::new(MANIFEST) {
             let mut bytes = Vec::new();
             data.read_to_end(&mut bytes)
                 .context("cannot read the manifest")?;
@@ -53,14 +56,14 @@ pub fn verify(bundle: &Path) -> Result<Report> {
         }
         let mut bytes = Vec::new();
         data.read_to_end(&mut bytes)
-            .with_context(|| format!("cannot read `{path}`"))?;
+            .with_context(|| format!("cannot read `{}`", name::display(path)))?;
         let elf = if bytes.starts_with(b"\x7fELF") {
             crate::elf::read(&bytes).ok().flatten()
         } else {
             None
         };
         found.insert(
-            path.to_string(),
+            path.to_path_buf(),
             Found {
                 size: bytes.len() as u64,
                 mode,
@@ -69,7 +72,22 @@ pub fn verify(bundle: &Path) -> Result<Report> {
             },
         );
         Ok(())
-    })?;
+    });
+    if let Err(err) = walked {
+        let Some(refused) = err.downcast_ref::<format::Refused>() else {
+            return Err(err);
+        };
+        return Ok(Report {
+            bundle: bundle.display().to_string(),
+            ok: false,
+            files: 0,
+            problems: vec![Problem {
+                path: refused.entry.clone(),
+                problem: "unsafe",
+                detail: format!("{}; nothing else was checked", refused.why),
+            }],
+        });
+    }
     let text = manifest_text.ok_or_else(|| {
         crate::fail(
             format!("`{}` has no {MANIFEST}", bundle.display()),
@@ -90,7 +108,7 @@ pub fn verify(bundle: &Path) -> Result<Report> {
 /// Every dependency of every ELF file must resolve through the file's own
 /// search path inside the bundle, or be a system library of the
 /// allow-list, or one the host provides (`--host-lib`, in the manifest).
-fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Problem> {
+fn unresolved(manifest: &Manifest, found: &BTreeMap<PathBuf, Found>) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (path, file) in found {
         let Some(elf) = &file.elf else { continue };
@@ -98,7 +116,7 @@ fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Probl
             rpath: elf.rpath.as_deref(),
             runpath: elf.runpath.as_deref(),
             host_dir: None,
-            bundle_dir: Some(Path::new(path).parent().unwrap_or(Path::new(""))),
+            bundle_dir: Some(path.parent().unwrap_or(Path::new(""))),
         };
         // Each file must find what it needs through its own search path.
         let dirs: Vec<_> = loader::search_order(&requester, &[], None)
@@ -106,15 +124,13 @@ fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Probl
             .filter_map(|d| d.bundle)
             .collect();
         for needed in &elf.needed {
-            let inside = dirs
-                .iter()
-                .any(|d| found.contains_key(&d.join(needed).to_string_lossy().into_owned()));
+            let inside = dirs.iter().any(|d| found.contains_key(&d.join(needed)));
             if !(inside
                 || allowlist::is_system(needed)
                 || manifest.requires.host_libs.contains(needed))
             {
                 problems.push(Problem {
-                    path: path.clone(),
+                    path: name::display(path),
                     problem: "unresolved",
                     detail: format!(
                         "needs `{needed}`, which is neither in the bundle on its search path nor \
@@ -127,11 +143,11 @@ fn unresolved(manifest: &Manifest, found: &BTreeMap<String, Found>) -> Vec<Probl
     problems
 }
 
-fn compare(manifest: &Manifest, found: &mut BTreeMap<String, Found>) -> Vec<Problem> {
+fn compare(manifest: &Manifest, found: &mut BTreeMap<PathBuf, Found>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut problem = |path: &str, problem, detail: String| {
+    let mut problem = |path: &Path, problem, detail: String| {
         problems.push(Problem {
-            path: path.to_string(),
+            path: name::display(path),
             problem,
             detail,
         })

@@ -1,9 +1,12 @@
 """Compile Python sources into hash-based .pyc files (PEP 552), streamed.
 
-Usage: python -I -B bytecode.py < JSON
-JSON: [[SOURCE, MODULE], ...] where MODULE is the source's path inside the
+Usage: python -I -B bytecode.py < JOBS
+JOBS: pairs SOURCE, MODULE, each a file name as bytes after its 4-byte
+little-endian length, where MODULE is the source's path inside the
 bundle, which each .pyc records as its file name, so no path of the build
-machine gets in.  For each pair, in order, writes to stdout an 8-byte
+machine gets in.  A name that is not UTF-8 is recorded as the bundle's
+interpreter (in UTF-8 mode) decodes it: with surrogateescape, as
+`__file__` will be.  For each pair, in order, writes to stdout an 8-byte
 little-endian signed length and that many bytes of .pyc, or the length -1
 for a source this interpreter cannot compile (syntax another Python
 version accepts).  The bytes are what py_compile writes with
@@ -11,8 +14,8 @@ PycInvalidationMode.UNCHECKED_HASH, except on PyPy (see MARSHAL_VERSION).
 """
 import importlib.machinery
 import importlib.util
-import json
 import marshal
+import os
 import struct
 import sys
 
@@ -28,8 +31,10 @@ MARSHAL_VERSION = 2 if sys.implementation.name == "pypy" else marshal.version
 
 
 def pyc(source, module):
-    loader = importlib.machinery.SourceFileLoader("<embedpack>", source)
-    data = loader.get_data(source)
+    path = os.fsdecode(source)
+    loader = importlib.machinery.SourceFileLoader("<embedpack>", path)
+    data = loader.get_data(path)
+    module = module.decode("utf-8", "surrogateescape")
     code = loader.source_to_code(data, module, _optimize=0)
     return b"".join([
         importlib.util.MAGIC_NUMBER,
@@ -39,9 +44,20 @@ def pyc(source, module):
     ])
 
 
+def jobs(data):
+    """The (SOURCE, MODULE) pairs of JOBS, as bytes."""
+    names = []
+    at = 0
+    while at < len(data):
+        (length,) = struct.unpack_from("<I", data, at)
+        names.append(data[at + 4 : at + 4 + length])
+        at += 4 + length
+    return zip(names[0::2], names[1::2])
+
+
 def main():
     out = sys.stdout.buffer
-    for source, module in json.load(sys.stdin):
+    for source, module in jobs(sys.stdin.buffer.read()):
         try:
             data = pyc(source, module)
         except Exception:  # as py_compile: any failure to compile

@@ -1,9 +1,11 @@
 //! Making the plan's bytecode while the bundle is written: one run of the
 //! bundle's interpreter (`bytecode.py`) compiles every source in plan
 //! order and streams the `.pyc` bytes back, so no compiled file ever
-//! lands on disk outside the bundle.
+//! lands on disk outside the bundle.  File names go to it as bytes (JSON
+//! could carry only text).
 
 use std::io::{BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread::JoinHandle;
@@ -23,7 +25,7 @@ pub struct Compiler {
 impl Compiler {
     /// Starts `python` on `jobs`: `(source on this machine, its path in
     /// the bundle)`.
-    pub fn start(python: &Path, jobs: &[(&Path, &str)]) -> Result<Compiler> {
+    pub fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compiler> {
         let mut child = Command::new(python)
             .args(["-I", "-B", "-W", "ignore", "-c", COMPILER])
             .stdin(Stdio::piped())
@@ -31,7 +33,15 @@ impl Compiler {
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot run `{}`", python.display()))?;
-        let request = serde_json::to_vec(jobs).context("cannot describe the bytecode to make")?;
+        let mut request = Vec::new();
+        for (source, module) in jobs {
+            for name in [source, module] {
+                let bytes = name.as_os_str().as_bytes();
+                let length = u32::try_from(bytes.len()).context("a file name of 4 GiB")?;
+                request.extend_from_slice(&length.to_le_bytes());
+                request.extend_from_slice(bytes);
+            }
+        }
         let mut stdin = child.stdin.take().context("no pipe to the compiler")?;
         let stdout = child.stdout.take().context("no pipe from the compiler")?;
         let mut stderr = child.stderr.take().context("no pipe from the compiler")?;

@@ -42,7 +42,7 @@ pub struct Written {
     pub manifest: Manifest,
     /// Python sources that do not compile with the bundle's interpreter:
     /// they are bundled without bytecode.
-    pub no_bytecode: Vec<String>,
+    pub no_bytecode: Vec<PathBuf>,
 }
 
 /// The manifest of the bundle of `plugin`, before its files are listed;
@@ -211,7 +211,7 @@ fn fill(
         sink.add(&entry.dest, entry.mode, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.files.push(ManifestFile {
-            path: entry.dest.to_string_lossy().into_owned(),
+            path: entry.dest.clone(),
             size,
             mode: entry.mode,
             sha256,
@@ -224,11 +224,11 @@ fn fill(
 
 /// The compiler of every bytecode entry of `plan`, in plan order.
 fn start_compiler(plan: &Plan) -> Result<bytecode::Compiler> {
-    let jobs: Vec<(&Path, &str)> = plan
+    let jobs: Vec<(&Path, &Path)> = plan
         .entries
         .iter()
         .filter_map(|e| match &e.source {
-            Source::Bytecode { source, module } => Some((source.as_path(), module.as_str())),
+            Source::Bytecode { source, module } => Some((source.as_path(), module.as_path())),
             _ => None,
         })
         .collect();

@@ -91,17 +91,11 @@ static int configure(PyConfig *config)
     return 0;
 }
 
-/* Buffered print() output to a pipe would be lost: nobody finalizes the
- * interpreter of a plugin. */
-static void flush_at_exit(void)
+static void flush_std_streams(void)
 {
     static const char *names[] = {"stdout", "stderr"};
-    PyGILState_STATE state;
     size_t i;
 
-    if (!Py_IsInitialized())
-        return;
-    state = PyGILState_Ensure();
     for (i = 0; i < 2; i++) {
         PyObject *stream = PySys_GetObject(names[i]);
         PyObject *result;
@@ -112,6 +106,31 @@ static void flush_at_exit(void)
             PyErr_Clear();
         Py_XDECREF(result);
     }
+}
+
+/* Nobody finalizes the interpreter of a plugin, so at the host's exit
+ * this does what Python's own exit does for a program: the functions
+ * registered with `atexit` run (a failing one is reported as Python
+ * reports it), and buffered print() output to a pipe or file is flushed,
+ * before and after them.  Registered only by the bundle that started
+ * Python: a Python host finalizes its own interpreter. */
+static void finish_at_exit(void)
+{
+    PyGILState_STATE state;
+    PyObject *atexit_module, *result = NULL;
+
+    if (!Py_IsInitialized())
+        return;
+    state = PyGILState_Ensure();
+    flush_std_streams();
+    atexit_module = PyImport_ImportModule("atexit");
+    if (atexit_module != NULL)
+        result = PyObject_CallMethod(atexit_module, "_run_exitfuncs", NULL);
+    if (result == NULL)
+        PyErr_Clear();
+    Py_XDECREF(result);
+    Py_XDECREF(atexit_module);
+    flush_std_streams();
     PyGILState_Release(state);
 }
 
@@ -146,7 +165,7 @@ int embedpack_initialize(void)
                               status.err_msg ? status.err_msg : "unknown error");
     started_here = 1;
     failed = 0;
-    atexit(flush_at_exit);
+    atexit(finish_at_exit);
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,7 @@ int embedpack_init_module(int version, void *init_struct)
     const char *arguments[] = {
         embedpack_bundle_dir(), site, app, no_user_base, getenv("PYTHONUSERBASE"),
         embedpack_debug() ? "1" : "", EMBEDPACK_JOIN_PY, error,
+        (const char *)(uintptr_t)&atexit,
     };
     char *code;
     size_t size;

@@ -6,8 +6,8 @@ own.  `c_argument` is the address of
 an array of C strings: the bundle's folder, its site-packages, its app
 folder, the user base PyPy was started with, the host's own
 PYTHONUSERBASE (or NULL), whether EMBEDPACK_DEBUG is set, the source of
-stubs/join.py, and a buffer for the reason of a failure, which the C side
-reports.
+stubs/join.py, a buffer for the reason of a failure, which the C side
+reports, and the address of C's `atexit()`.
 """
 import _cffi_backend
 
@@ -38,6 +38,32 @@ def restore_user_base(os, ours, theirs):
         os.environ["PYTHONUSERBASE"] = theirs
 
 
+def finish_at_host_exit(sys):
+    """Nobody finalizes the PyPy of a plugin: at the host's exit, do what
+    a Python program's exit does — run the functions registered with
+    `atexit`, and flush what was printed, before and after them."""
+    import atexit
+
+    def finish():
+        for flush_all in (True, False):
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            if flush_all:
+                try:
+                    atexit._run_exitfuncs()
+                except Exception:
+                    pass  # reported already; PyPy raises the last one again
+
+    c_atexit = _ffi.cast("int(*)(void(*)(void))", _arguments[8])
+    callback = _ffi.callback("void(*)(void)", finish)
+    # The C function lives as long as its callback object does.
+    sys._embedpack_at_exit = callback
+    c_atexit(callback)
+
+
 def main():
     import os
     import sys
@@ -48,6 +74,7 @@ def main():
     started_here = os.path.realpath(sys.prefix) == os.path.realpath(bundle)
     if started_here:
         sys.path.insert(0, app)
+        finish_at_host_exit(sys)
     else:
         join = compile(argument(6), "embedpack/join.py", "exec")
         try:

@@ -178,3 +178,61 @@ fn archive_replaces_only_an_archive_embedpack_wrote() {
     assert_verifies(&out);
     assert!(leftovers(&dir).is_empty());
 }
+
+/// The scratch folders in `temp`.
+fn scratch_folders(temp: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(temp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("embedpack-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `kill -9` while the build script runs leaves its scratch folder in
+/// the temporary directory; the next run removes it, and leaves alone a
+/// folder whose lock a live process holds (`flock`) and one with no lock
+/// file (not one of ours).
+#[test]
+fn kill_9_during_the_build_leaves_scratch_that_the_next_run_removes() {
+    let dir = workdir("scratch-leftovers");
+    let temp = dir.join("tmp");
+    std::fs::create_dir_all(temp.join("embedpack-build-unlocked")).unwrap();
+    let held = temp.join("embedpack-build-held");
+    std::fs::create_dir_all(&held).unwrap();
+    let mut holder = Command::new("flock")
+        .arg(held.join(".embedpack-lock"))
+        .args(["sleep", "600"])
+        .spawn()
+        .unwrap();
+    let out = dir.join("bundle");
+    let mut child = build_command(&out, &["-q"])
+        .env("TMPDIR", &temp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // The build script has run once the scratch folder holds its C source.
+    let started = || {
+        scratch_folders(&temp)
+            .iter()
+            .any(|n| n.starts_with("embedpack-build-") && temp.join(n).join("sentinel.c").exists())
+    };
+    while !started() {
+        assert!(child.try_wait().unwrap().is_none(), "the build ended first");
+        assert!(Instant::now() < deadline, "no scratch folder appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = scratch_folders(&temp);
+    assert_eq!(left.len(), 3, "{left:?}");
+    run_ok(build_command(&out, &["--no-bytecode", "-q"]).env("TMPDIR", &temp));
+    let left = scratch_folders(&temp);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(left, ["embedpack-build-held", "embedpack-build-unlocked"]);
+    assert_verifies(&out);
+}

@@ -172,3 +172,48 @@ fn plugin_reached_through_an_install_symlink_starts_in_a_bare_root() {
     );
     assert_eq!(printed, ["1\n1\n42\n", "1\n1\n42\n"]);
 }
+
+/// Functions the init code or the app registers with `atexit` run when
+/// the host exits, last registered first, as at a Python program's exit;
+/// one that raises is reported and the others still run; what they print
+/// is flushed.  In a Python host, whose own exit runs them, they run once.
+#[test]
+fn atexit_functions_run_when_the_host_exits() {
+    let register = [
+        "__import__('atexit').register(checks.say, 'registered first') is not None",
+        "__import__('atexit').register(lambda: 1 / 0) is not None",
+        "__import__('atexit').register(checks.say, 'registered last') is not None",
+        "checks.say('before exit')",
+    ];
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .arg(sentinel_bundle().join("libsentinel.so"))
+            .args(register),
+    );
+    let out = stdout(&output);
+    let printed: Vec<&str> = out.lines().filter(|l| !l.starts_with('1')).collect();
+    assert_eq!(
+        printed,
+        ["before exit", "registered last", "registered first"],
+        "stdout:\n{out}\nstderr:\n{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("ZeroDivisionError"),
+        "{}",
+        stderr(&output)
+    );
+
+    let code = "import ctypes, sys\n\
+                lib = ctypes.CDLL(sys.argv[1])\n\
+                lib.evaluate.argtypes = [ctypes.c_char_p]\n\
+                for expression in sys.argv[2:]:\n\
+                \x20   lib.evaluate(expression.encode())\n";
+    let output = run_ok(
+        Command::new(&python().path)
+            .args(["-I", "-c", code])
+            .arg(sentinel_bundle().join("libsentinel.so"))
+            .args(&register[..1]),
+    );
+    assert_eq!(stdout(&output), "registered first\n", "{}", stderr(&output));
+}

@@ -400,28 +400,102 @@ fn bundle_for_another_python_says_so_and_spares_the_host() {
     );
 
     // Both loaded before either starts: the 3.11 bundle is bound to its
-    // own libpython while 3.12 runs.
+    // own libpython while 3.12 runs.  Each call fails; the paragraph is
+    // said once.
     let output = run_ok(
         Command::new(two_plugins_host())
             .arg(hello312.join("libhello.so"))
             .arg(sentinel.join("libsentinel.so"))
-            .arg("6*7"),
+            .args(["6*7", "1", "2"]),
     );
     let err = stderr(&output);
-    assert_eq!(stdout(&output), "42\n0\n", "stderr:\n{err}");
+    assert_eq!(stdout(&output), "42\n0\n0\n0\n", "stderr:\n{err}");
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 
     // A Python 3.12 process: the bundle's calls reach that Python.
     let code = "import ctypes, sys\n\
                 lib = ctypes.CDLL(sys.argv[1])\n\
                 lib.evaluate.argtypes = [ctypes.c_char_p]\n\
-                print(lib.evaluate(b'6*7'))\n";
+                print(lib.evaluate(b'6*7'), lib.evaluate(b'1'))\n";
     let output = run_ok(
         Command::new(python312.join("bin/python"))
             .args(["-I", "-c", code])
             .arg(sentinel.join("libsentinel.so")),
     );
     let err = stderr(&output);
-    assert_eq!(stdout(&output), "0\n", "stderr:\n{err}");
+    assert_eq!(stdout(&output), "0 0\n", "stderr:\n{err}");
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
+}
+
+/// A module named `_plugin` (CFFI's private module beside a package
+/// `plugin`) and one named `plugin`: one C program includes both headers
+/// and calls both bundles' start-up functions, compiled by clang with
+/// `-Wreserved-identifier` as an error — no name it gets starts with `_`
+/// at file scope, and the two include guards differ.
+#[test]
+fn private_and_public_module_names_coexist_in_one_program() {
+    let dir = workdir("c-apps-private-module");
+    for (module, function) in [("plugin", "twice"), ("_plugin", "thrice")] {
+        let script = dir.join(format!("build{module}.py"));
+        std::fs::write(
+            &script,
+            format!(
+                "import cffi\n\
+                 ffibuilder = cffi.FFI()\n\
+                 ffibuilder.embedding_api('int {function}(int);')\n\
+                 ffibuilder.set_source('{module}', '')\n\
+                 ffibuilder.embedding_init_code('''\n\
+                 from {module} import ffi\n\
+                 @ffi.def_extern()\n\
+                 def {function}(x):\n\
+                 \x20   return x * {}\n\
+                 ''')\n",
+                if function == "twice" { 2 } else { 3 }
+            ),
+        )
+        .unwrap();
+        build_with(
+            script.to_str().unwrap(),
+            &venv(),
+            None,
+            &dir.join(module),
+            &["--no-bytecode", "-q"],
+        );
+    }
+    let header = std::fs::read_to_string(dir.join("_plugin/include/_plugin.h")).unwrap();
+    assert!(
+        header.contains("int embedpack_plugin_init(void);"),
+        "{header}"
+    );
+    let main = dir.join("main.c");
+    std::fs::write(
+        &main,
+        "#include <stdio.h>\n\
+         #include \"plugin.h\"\n\
+         #include \"_plugin.h\"\n\
+         int main(void)\n\
+         {\n\
+         \x20   if (plugin_init() != 0 || embedpack_plugin_init() != 0)\n\
+         \x20       return 1;\n\
+         \x20   printf(\"%d %d\\n\", twice(21), thrice(14));\n\
+         \x20   return 0;\n\
+         }\n",
+    )
+    .unwrap();
+    let program = dir.join("main");
+    let mut command = Command::new("clang");
+    command
+        .args(["-Wall", "-Wextra", "-Wreserved-identifier", "-Werror", "-o"])
+        .arg(&program)
+        .arg(&main);
+    for module in ["plugin", "_plugin"] {
+        let bundle = dir.join(module);
+        command
+            .arg(format!("-I{}", bundle.join("include").display()))
+            .arg(bundle.join(format!("lib{module}.so")))
+            .arg(format!("-Wl,-rpath,{}", bundle.display()));
+    }
+    run_ok(&mut command);
+    let output = run_ok(&mut Command::new(&program));
+    assert_eq!(stdout(&output), "42 42\n", "{}", stderr(&output));
 }

@@ -458,3 +458,116 @@ fn broken_symlink_in_an_app_root_is_named() {
     );
     assert!(!out.exists());
 }
+
+/// A FIFO, a socket and a device node in an app root, each made by the
+/// real tool, are named with what they are; so is an `--app` that is one.
+#[test]
+fn files_that_are_not_files_in_an_app_root_are_named() {
+    let dir = workdir("cli-special-files");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    let out = dir.join("out");
+    type Make = fn(&Path);
+    let kinds: [(&str, &str, Make); 3] = [
+        ("pipe.py", "is a FIFO (named pipe)", |p| {
+            run_ok(std::process::Command::new("mkfifo").arg(p));
+        }),
+        ("server.sock", "is a socket", |p| {
+            std::mem::forget(std::os::unix::net::UnixListener::bind(p).unwrap());
+        }),
+        ("null", "is a character device", |p| {
+            run_ok(
+                std::process::Command::new("mknod")
+                    .arg(p)
+                    .args(["c", "1", "3"]),
+            );
+        }),
+    ];
+    for (name, expected, make) in kinds {
+        let src = dir.join(format!("src-{name}"));
+        std::fs::create_dir_all(src.join("pkg")).unwrap();
+        std::fs::write(src.join("pkg/__init__.py"), "").unwrap();
+        make(&src.join("pkg").join(name));
+        let output = build(&path, &out, &["--app", src.to_str().unwrap()]);
+        let named = format!("pkg/{name}` (in the app root");
+        assert_failed(&output, &[&named, expected, "not a regular file"]);
+        assert!(!out.exists());
+    }
+    let fifo = dir.join("module.py");
+    run_ok(std::process::Command::new("mkfifo").arg(&fifo));
+    let output = build(&path, &out, &["--app", fifo.to_str().unwrap()]);
+    assert_failed(&output, &["module.py` is a FIFO (named pipe)"]);
+}
+
+#[test]
+fn symlink_loop_in_an_app_root_is_named() {
+    let dir = workdir("cli-link-loop");
+    let path = script(
+        &dir,
+        &format!("{EMBEDDING}\nffibuilder.set_source('plugin', '')"),
+    );
+    std::fs::create_dir_all(dir.join("src/pkg")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("src/pkg/again")).unwrap();
+    let out = dir.join("out");
+    let output = build(&path, &out, &["--app", dir.join("src").to_str().unwrap()]);
+    assert_failed(
+        &output,
+        &[
+            "src/pkg/again` (in the app root",
+            "is a symbolic link loop",
+            "remove the link",
+        ],
+    );
+    assert!(!stderr(&output).contains("unreadable"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn script_with_a_syntax_error_shows_only_its_own_line() {
+    let dir = workdir("cli-syntax-error");
+    let path = script(&dir, "x = (\n");
+    let output = build(&path, &dir.join("out"), &[]);
+    assert_failed(
+        &output,
+        &[
+            "build_plugin.py\", line 3",
+            "SyntaxError: '(' was never closed",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(!err.contains("harness"), "{err}");
+    assert!(!err.contains("Traceback"), "{err}");
+}
+
+/// A venv made with `python -m venv --without-pip` (the only venv made
+/// here: every shared one has cffi and pip or uv's installer) has no
+/// `bin/pip` to run.
+#[test]
+fn venv_without_pip_gets_a_hint_it_can_follow() {
+    let dir = workdir("cli-without-pip");
+    let bare = dir.join("bare");
+    run_ok(
+        std::process::Command::new(&python().path)
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&bare),
+    );
+    assert!(!bare.join("bin/pip").exists());
+    let path = script(&dir, EMBEDDING);
+    let output = embedpack()
+        .arg("build")
+        .arg(&path)
+        .arg("--venv")
+        .arg(&bare)
+        .arg("-o")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert_failed(&output, &["has no cffi installed", "-m ensurepip"]);
+    assert!(
+        !stderr(&output).contains("bin/pip install"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -15,6 +15,7 @@ mod closure;
 mod elf_writer;
 mod environments;
 mod examples;
+mod names;
 mod pack;
 mod pypy;
 mod reproducible;

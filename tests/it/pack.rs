@@ -223,6 +223,26 @@ fn pack_refuses_what_it_cannot_bundle() {
         "not an x86-64 ELF file",
     );
 
+    let truncated = dir.join("truncated.so");
+    std::fs::copy(hand_built_sentinel(), &truncated).unwrap();
+    run_ok(
+        Command::new("truncate")
+            .args(["-s", "3000"])
+            .arg(&truncated),
+    );
+    let output = pack(&truncated, &dir.join("t"), None);
+    assert_refused(
+        &output,
+        "is not a complete ELF file: it is truncated or corrupt",
+    );
+    assert!(stderr(&output).contains("hint: the file is damaged"));
+    assert!(!stderr(&output).contains("too big"), "{}", stderr(&output));
+
+    assert_refused(
+        &pack(&dir, &dir.join("e"), None),
+        "is a directory, not a library",
+    );
+
     let plain = dir.join("libplain.so");
     std::fs::write(dir.join("plain.c"), "int plain(void) { return 1; }\n").unwrap();
     run_ok(

@@ -575,3 +575,43 @@ fn cpython_bundle_in_a_process_that_runs_pypy_says_so_and_returns_0() {
     );
     assert_eq!(err.matches(&expected).count(), 1, "{err}");
 }
+
+/// As on CPython (bundle_runs.rs): `atexit` functions run when the host
+/// exits, last registered first, a failing one reported; in a PyPy host,
+/// whose own exit runs them, once.
+#[test]
+fn pypy_atexit_functions_run_when_the_host_exits() {
+    let register = [
+        "__import__('atexit').register(checks.say, 'registered first') is not None",
+        "__import__('atexit').register(lambda: 1 / 0) is not None",
+        "__import__('atexit').register(checks.say, 'registered last') is not None",
+        "checks.say('before exit')",
+    ];
+    let output = run_ok(
+        Command::new(run_plugin_host())
+            .arg(pypy_bundle().join("libsentinel.so"))
+            .args(register),
+    );
+    let out = stdout(&output);
+    let printed: Vec<&str> = out.lines().filter(|l| !l.starts_with('1')).collect();
+    assert_eq!(
+        printed,
+        ["before exit", "registered last", "registered first"],
+        "stdout:\n{out}\nstderr:\n{}",
+        stderr(&output)
+    );
+    let err = stderr(&output);
+    assert_eq!(err.matches("ZeroDivisionError").count(), 1, "{err}");
+
+    let code = "import ctypes, sys\n\
+                lib = ctypes.CDLL(sys.argv[1])\n\
+                lib.evaluate.argtypes = [ctypes.c_char_p]\n\
+                lib.evaluate(sys.argv[2].encode())\n";
+    let output = run_ok(
+        Command::new(pypy_venv().join("bin/python"))
+            .args(["-c", code])
+            .arg(pypy_bundle().join("libsentinel.so"))
+            .arg(register[0]),
+    );
+    assert_eq!(stdout(&output), "registered first\n", "{}", stderr(&output));
+}

@@ -294,12 +294,24 @@ fn verify_refuses_archive_entries_that_escape() {
     );
     let output = verify(&archive);
     assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("would not stay inside the bundle"), "{err}");
+    assert!(err.contains("\nhint: do not unpack it"), "{err}");
     assert!(
-        stderr(&output).contains("would be written outside the bundle"),
+        stdout(&output).contains("would be written outside the bundle"),
         "{}",
-        stderr(&output)
+        stdout(&output)
     );
+    // Tools get their answer on stdout.
+    let json = run_ok_or_fail_json(&archive);
+    assert_eq!(json["ok"], false, "{json}");
+    assert_eq!(json["problems"][0]["problem"], "unsafe", "{json}");
+    assert_eq!(json["problems"][0]["path"], "evil/../../escaped.txt");
     assert!(!dir.parent().unwrap().join("escaped.txt").exists());
+    // And when verify cannot answer at all.
+    let json = run_ok_or_fail_json(&dir.join("nothing-here"));
+    assert_eq!(json["ok"], false, "{json}");
+    assert!(json["hint"].is_string(), "{json}");
 }
 
 #[test]

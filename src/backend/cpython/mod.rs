@@ -70,10 +70,18 @@ impl Backend for CPython {
             ));
         }
         if info.cffi.is_none() {
-            return Err(fail(
-                format!("`{}` has no cffi installed", venv.display()),
-                format!("run `{}/bin/pip install cffi`", venv.display()),
-            ));
+            let venv_text = venv.display();
+            let hint = if venv.join("bin/pip").exists() {
+                format!("run `{venv_text}/bin/pip install cffi`")
+            } else {
+                // Made with `--without-pip`, or by uv.
+                format!(
+                    "the venv has no pip: run `{venv_text}/bin/python -m ensurepip` and then \
+                     `{venv_text}/bin/python -m pip install cffi`, or `uv pip install --python \
+                     {venv_text} cffi`"
+                )
+            };
+            return Err(fail(format!("`{venv_text}` has no cffi installed",), hint));
         }
         Ok(())
     }

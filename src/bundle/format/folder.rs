@@ -8,10 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use walkdir::WalkDir;
 
-use super::{create_file, names, Format, Sink, Visit};
+use super::{create_file, names, Format, Refused, Sink, Visit};
 use crate::bundle::MANIFEST;
 use crate::fail;
 
@@ -38,26 +38,23 @@ impl Format for Folder {
         check_bundle(root)?;
         for item in WalkDir::new(root).sort_by_file_name().min_depth(1) {
             let item = item.with_context(|| format!("cannot read `{}`", root.display()))?;
+            let relative = item.path().strip_prefix(root).unwrap_or(item.path());
             if item.file_type().is_symlink() {
-                bail!(
-                    "`{}` is a symbolic link; a bundle holds none",
-                    item.path().display()
-                );
+                return Err(Refused::new(
+                    relative,
+                    "is a symbolic link; a bundle holds none",
+                ))
+                .with_context(|| format!("refusing `{}`", root.display()));
             }
             if !item.file_type().is_file() {
                 continue;
             }
-            let relative = item.path().strip_prefix(root).unwrap_or(item.path());
             let meta = item
                 .metadata()
                 .with_context(|| format!("cannot read `{}`", item.path().display()))?;
             let mut file = File::open(item.path())
                 .with_context(|| format!("cannot read `{}`", item.path().display()))?;
-            visit(
-                &relative.to_string_lossy(),
-                meta.permissions().mode() & 0o7777,
-                &mut file,
-            )?;
+            visit(relative, meta.permissions().mode() & 0o7777, &mut file)?;
         }
         Ok(())
     }

@@ -10,13 +10,13 @@ mod tar_gz;
 mod zip;
 
 use std::io::Read;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-/// What a reader calls for each regular file: its path relative to the
-/// bundle's top, its mode, its bytes.
-pub type Visit<'a> = dyn FnMut(&str, u32, &mut dyn Read) -> Result<()> + 'a;
+/// What a reader calls for each regular file: its exact path relative to
+/// the bundle's top, its mode, its bytes.
+pub type Visit<'a> = dyn FnMut(&Path, u32, &mut dyn Read) -> Result<()> + 'a;
 
 /// One way of storing a bundle.
 pub trait Format: Sync {
@@ -37,7 +37,7 @@ pub trait Format: Sync {
     fn read_one(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
         let mut found = None;
         self.each_file(path, &mut |path, _, data| {
-            if path == name {
+            if path == Path::new(name) {
                 let mut bytes = Vec::new();
                 data.read_to_end(&mut bytes)?;
                 found = Some(bytes);
@@ -45,6 +45,34 @@ pub trait Format: Sync {
             Ok(())
         })?;
         Ok(found)
+    }
+}
+
+/// An entry a reader refuses — a link, or a name that would land outside
+/// the bundle — as the error that says so; `verify` reports it as what is
+/// wrong with the bundle.
+#[derive(Debug)]
+pub struct Refused {
+    /// The entry's name, spelled as the manifest spells names.
+    pub entry: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the entry `{}` {}", self.entry, self.why)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl Refused {
+    fn new(entry: &Path, why: &'static str) -> Refused {
+        Refused {
+            entry: crate::bundle::name::display(entry),
+            why,
+        }
     }
 }
 
@@ -135,19 +163,19 @@ fn lower_name(path: &Path) -> String {
 
 /// An archive entry's name `TOP/rest` → `rest`, refusing names that could
 /// escape the bundle.
-fn inside_top(name: &str) -> Result<String> {
+fn inside_top(name: &Path) -> Result<PathBuf> {
     let mut parts = Vec::new();
-    for component in Path::new(name).components() {
+    for component in name.components() {
         match component {
-            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::Normal(part) => parts.push(part),
             Component::CurDir => {}
-            _ => bail!("the entry `{name}` would be written outside the bundle"),
+            _ => return Err(Refused::new(name, "would be written outside the bundle").into()),
         }
     }
     if parts.len() < 2 {
-        bail!("the entry `{name}` is not inside the archive's top folder");
+        return Err(Refused::new(name, "is not inside the archive's top folder").into());
     }
-    Ok(parts[1..].join("/"))
+    Ok(parts[1..].iter().collect())
 }
 
 fn create_file(path: &Path) -> Result<std::fs::File> {
@@ -180,10 +208,14 @@ mod tests {
 
     #[test]
     fn archive_names_stay_inside_the_bundle() {
-        assert_eq!(inside_top("plugin/lib/libx.so").unwrap(), "lib/libx.so");
-        assert_eq!(inside_top("./plugin/a.py").unwrap(), "a.py");
-        assert!(inside_top("plugin/../../etc/passwd").is_err());
-        assert!(inside_top("/etc/passwd").is_err());
-        assert!(inside_top("loose.txt").is_err());
+        let inside = |name: &str| inside_top(Path::new(name));
+        assert_eq!(
+            inside("plugin/lib/libx.so").unwrap(),
+            Path::new("lib/libx.so")
+        );
+        assert_eq!(inside("./plugin/a.py").unwrap(), Path::new("a.py"));
+        assert!(inside("plugin/../../etc/passwd").is_err());
+        assert!(inside("/etc/passwd").is_err());
+        assert!(inside("loose.txt").is_err());
     }
 }

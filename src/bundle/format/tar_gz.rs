@@ -6,9 +6,9 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use super::{create_file, inside_top, Format, Sink, Visit};
+use super::{create_file, inside_top, Format, Refused, Sink, Visit};
 
 pub struct TarGz;
 
@@ -44,15 +44,17 @@ impl Format for TarGz {
             let name = entry
                 .path()
                 .with_context(|| format!("cannot read `{}`", path.display()))?
-                .to_string_lossy()
                 .into_owned();
             match entry.header().entry_type() {
                 tar::EntryType::Directory => continue,
                 tar::EntryType::Regular | tar::EntryType::Continuous => {}
-                _ => bail!(
-                    "`{}` holds `{name}`, which is not a regular file; refusing it",
-                    path.display()
-                ),
+                _ => {
+                    return Err(Refused::new(
+                        &name,
+                        "is not a regular file; a bundle holds none",
+                    ))
+                    .with_context(|| format!("refusing `{}`", path.display()))
+                }
             }
             let relative =
                 inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;

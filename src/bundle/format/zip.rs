@@ -1,14 +1,21 @@
 //! A bundle as a `.zip`: deflated entries under one top folder, in the
 //! order written, each with the same time (zip times are local, start in
-//! 1980 and have 2-second resolution) and a normalized Unix mode.
+//! 1980 and have 2-second resolution) and a normalized Unix mode.  Names
+//! are written as their exact bytes: a UTF-8 name that is not ASCII with
+//! the UTF-8 flag, a name that is not UTF-8 without it, as Info-ZIP's
+//! `zip` stores it (and its `unzip` restores it).  The writer is ours —
+//! the zip crate writes only UTF-8 names — and the crate reads.
 
+use std::ffi::OsStr;
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use super::{create_file, inside_top, Format, Sink, Visit};
+use super::{create_file, inside_top, Format, Refused, Sink, Visit};
+use crate::fail;
 
 pub struct Zip;
 
@@ -23,9 +30,12 @@ impl Format for Zip {
 
     fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>> {
         Ok(Box::new(ZipSink {
-            zip: zip::ZipWriter::new(create_file(path)?),
+            out: BufWriter::new(create_file(path)?),
             top: top.to_string(),
-            time: zip_time(mtime),
+            time: dos_time(mtime),
+            offset: 0,
+            central: Vec::new(),
+            count: 0,
             file: path.to_path_buf(),
         }))
     }
@@ -38,12 +48,13 @@ impl Format for Zip {
             let mut entry = zip
                 .by_index(i)
                 .with_context(|| format!("cannot read `{}`", path.display()))?;
-            let name = entry.name().to_string();
+            let name = PathBuf::from(OsStr::from_bytes(entry.name_raw()));
             if entry.is_dir() {
                 continue;
             }
             if entry.is_symlink() {
-                bail!("`{}` holds a link, `{name}`; refusing it", path.display());
+                return Err(Refused::new(&name, "is a link; a bundle holds none"))
+                    .with_context(|| format!("refusing `{}`", path.display()));
             }
             let relative =
                 inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;
@@ -54,51 +65,179 @@ impl Format for Zip {
     }
 }
 
+const LOCAL_HEADER: u32 = 0x0403_4b50;
+const CENTRAL_HEADER: u32 = 0x0201_4b50;
+const END_OF_CENTRAL: u32 = 0x0605_4b50;
+const ZIP64_END_OF_CENTRAL: u32 = 0x0606_4b50;
+const ZIP64_LOCATOR: u32 = 0x0706_4b50;
+/// Version 2.0 (deflate), made on Unix (3), whose modes are in the
+/// upper half of the external attributes.
+const VERSION: u16 = 20;
+const MADE_ON_UNIX: u16 = 3 << 8 | VERSION;
+const ZIP64_VERSION: u16 = 45;
+const DEFLATED: u16 = 8;
+const UTF8_FLAG: u16 = 1 << 11;
+
 struct ZipSink {
-    zip: zip::ZipWriter<File>,
+    out: BufWriter<File>,
     top: String,
-    time: zip::DateTime,
+    /// Every entry's (time, date), in MS-DOS form.
+    time: (u16, u16),
+    /// Where the next local header starts.
+    offset: u64,
+    /// The central directory, written at the end.
+    central: Vec<u8>,
+    count: u64,
     file: PathBuf,
 }
 
 impl Sink for ZipSink {
     fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()> {
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(self.time)
-            .unix_permissions(mode)
-            .large_file(false);
-        let name = format!("{}/{}", self.top, path.display());
-        let error = || format!("cannot write `{name}` into `{}`", self.file.display());
-        self.zip
-            .start_file(name.as_str(), options)
-            .with_context(error)?;
-        std::io::copy(data, &mut self.zip).with_context(error)?;
+        let mut name = format!("{}/", self.top).into_bytes();
+        name.extend_from_slice(path.as_os_str().as_bytes());
+        let shown = crate::bundle::name::display(Path::new(OsStr::from_bytes(&name)));
+        let error = || format!("cannot write `{shown}` into `{}`", self.file.display());
+        let (crc, size, compressed) = deflate(data).with_context(error)?;
+        let (Ok(size32), Ok(compressed32), Ok(offset32), Ok(name_len)) = (
+            u32::try_from(size),
+            u32::try_from(compressed.len()),
+            u32::try_from(self.offset),
+            u16::try_from(name.len()),
+        ) else {
+            return Err(fail(
+                format!(
+                    "`{shown}` does not fit into `{}`: a .zip without zip64 entries holds \
+                     names under 64 KiB and files under 4 GiB",
+                    self.file.display()
+                ),
+                "write the bundle as a folder or a .tar.gz",
+            ));
+        };
+        let flags = if std::str::from_utf8(&name).is_ok() && !name.is_ascii() {
+            UTF8_FLAG
+        } else {
+            0
+        };
+        let (time, date) = self.time;
+        let mut local = Vec::with_capacity(30 + name.len());
+        put32(&mut local, LOCAL_HEADER);
+        for field in [VERSION, flags, DEFLATED, time, date] {
+            put16(&mut local, field);
+        }
+        for field in [crc, compressed32, size32] {
+            put32(&mut local, field);
+        }
+        put16(&mut local, name_len);
+        put16(&mut local, 0);
+        local.extend_from_slice(&name);
+        self.out.write_all(&local).with_context(error)?;
+        self.out.write_all(&compressed).with_context(error)?;
+
+        let central = &mut self.central;
+        put32(central, CENTRAL_HEADER);
+        for field in [MADE_ON_UNIX, VERSION, flags, DEFLATED, time, date] {
+            put16(central, field);
+        }
+        for field in [crc, compressed32, size32] {
+            put32(central, field);
+        }
+        for field in [name_len, 0, 0, 0, 0] {
+            put16(central, field);
+        }
+        put32(central, (0o100_000 | mode) << 16);
+        put32(central, offset32);
+        central.extend_from_slice(&name);
+        self.offset += (local.len() + compressed.len()) as u64;
+        self.count += 1;
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
-        let file = self
-            .zip
-            .finish()
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let error = || format!("cannot write `{}`", self.file.display());
+        let start = self.offset;
+        let size = self.central.len() as u64;
+        let mut end = Vec::new();
+        let count16 = u16::try_from(self.count).ok();
+        let (Ok(start32), Ok(size32)) = (u32::try_from(start), u32::try_from(size)) else {
+            return Err(fail(
+                format!("`{}` would pass 4 GiB", self.file.display()),
+                "write the bundle as a folder or a .tar.gz",
+            ));
+        };
+        if count16.is_none() {
+            // More entries than the classic record counts: a zip64 record,
+            // and the classic one saying to look there.
+            put32(&mut end, ZIP64_END_OF_CENTRAL);
+            put64(&mut end, 44);
+            put16(&mut end, ZIP64_VERSION);
+            put16(&mut end, ZIP64_VERSION);
+            put32(&mut end, 0);
+            put32(&mut end, 0);
+            for field in [self.count, self.count, size, start] {
+                put64(&mut end, field);
+            }
+            put32(&mut end, ZIP64_LOCATOR);
+            put32(&mut end, 0);
+            put64(&mut end, start + size);
+            put32(&mut end, 1);
+        }
+        let count16 = count16.unwrap_or(u16::MAX);
+        put32(&mut end, END_OF_CENTRAL);
+        for field in [0, 0, count16, count16] {
+            put16(&mut end, field);
+        }
+        put32(&mut end, size32);
+        put32(&mut end, start32);
+        put16(&mut end, 0);
+        let central = std::mem::take(&mut self.central);
+        self.out.write_all(&central).with_context(error)?;
+        self.out.write_all(&end).with_context(error)?;
+        let file = self.out.into_inner().map_err(|e| e.into_error());
+        file.and_then(|f| f.sync_all().map(|()| f))
             .with_context(|| format!("cannot write `{}`", self.file.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write `{}`", self.file.display()))
+        Ok(())
     }
 }
 
-/// The zip time of `mtime` (Unix seconds), clamped to what zip can hold.
-fn zip_time(mtime: u64) -> zip::DateTime {
+/// `data` deflated: (its CRC-32, its size, the deflated bytes).
+fn deflate(data: &mut dyn Read) -> std::io::Result<(u32, u64, Vec<u8>)> {
+    let mut crc = flate2::Crc::new();
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut buffer = vec![0; 64 * 1024];
+    let mut size = 0;
+    loop {
+        let n = data.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        crc.update(&buffer[..n]);
+        encoder.write_all(&buffer[..n])?;
+        size += n as u64;
+    }
+    Ok((crc.sum(), size, encoder.finish()?))
+}
+
+fn put16(out: &mut Vec<u8>, value: u16) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// The MS-DOS (time, date) of `mtime` (Unix seconds), clamped to what zip
+/// can hold.
+fn dos_time(mtime: u64) -> (u16, u16) {
     let c = Civil::from_unix(mtime.max(315_532_800));
-    zip::DateTime::from_date_and_time(
-        c.year.min(2107) as u16,
-        c.month as u8,
-        c.day as u8,
-        c.hour as u8,
-        c.minute as u8,
-        c.second as u8 & !1,
-    )
-    .unwrap_or_default()
+    let year = c.year.clamp(1980, 2107) as u16;
+    let time = ((c.hour << 11) | (c.minute << 5) | (c.second / 2)) as u16;
+    let date = ((year - 1980) << 9) | ((c.month << 5) | c.day) as u16;
+    (time, date)
 }
 
 /// A date and time in UTC, from seconds since the Unix epoch.
@@ -140,6 +279,79 @@ impl Civil {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every file of the zip at `path`: (exact name, mode, bytes).
+    fn read_back(path: &Path) -> Vec<(PathBuf, u32, Vec<u8>)> {
+        let mut files = Vec::new();
+        Zip.each_file(path, &mut |name, mode, data| {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes)?;
+            files.push((name.to_path_buf(), mode, bytes));
+            Ok(())
+        })
+        .unwrap();
+        files
+    }
+
+    #[test]
+    fn names_are_kept_as_their_exact_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.zip");
+        let names: Vec<PathBuf> = [
+            &b"app/odd\xff.py"[..],
+            b"app/odd\xfe.py",
+            "app/modülé.py".as_bytes(),
+            b"lib/x.so",
+        ]
+        .iter()
+        .map(|n| PathBuf::from(OsStr::from_bytes(n)))
+        .collect();
+        let mut sink = Zip.create(&path, "b", 315_532_800).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            let mode = if i == 3 { 0o755 } else { 0o644 };
+            sink.add(name, mode, &mut format!("file {i}").as_bytes())
+                .unwrap();
+        }
+        sink.finish().unwrap();
+        let expected: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.clone(),
+                    if i == 3 { 0o755 } else { 0o644 },
+                    format!("file {i}").into_bytes(),
+                )
+            })
+            .collect();
+        assert_eq!(read_back(&path), expected);
+    }
+
+    #[test]
+    fn more_entries_than_the_classic_record_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("many.zip");
+        let mut sink = Zip.create(&path, "many", 315_532_800).unwrap();
+        let count = usize::from(u16::MAX) + 10;
+        for i in 0..count {
+            sink.add(Path::new(&format!("f{i}")), 0o644, &mut &b""[..])
+                .unwrap();
+        }
+        sink.finish().unwrap();
+        let files = read_back(&path);
+        assert_eq!(files.len(), count);
+        assert_eq!(files[count - 1].0, Path::new(&format!("f{}", count - 1)));
+    }
+
+    #[test]
+    fn dos_time_of_unix_seconds() {
+        assert_eq!(dos_time(0), (0, 1 << 5 | 1));
+        // 2024-02-29 23:59:59 → 23:59:58.
+        assert_eq!(
+            dos_time(1_709_251_199),
+            (23 << 11 | 59 << 5 | 29, 44 << 9 | 2 << 5 | 29)
+        );
+    }
 
     #[test]
     fn civil_time_from_unix_seconds() {

@@ -192,10 +192,10 @@ fn carry_source(files: &mut Files, dest: &Path, source: &Path) -> Result<bool> {
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy()));
+        let what = format!("the editable sources `{}`", source.display());
         for item in walker {
-            let item = item.map_err(|e| {
-                super::super::walk_error(e, &format!("the editable sources `{}`", source.display()))
-            })?;
+            let item = item.map_err(|e| super::super::walk_error(e, &what))?;
+            super::super::check_regular(&item, &what)?;
             if item.file_type().is_file() && !is_noise_file(&item.file_name().to_string_lossy()) {
                 let relative = item.path().strip_prefix(source).unwrap_or(item.path());
                 files.add_unless_taken(&dest.join(relative), item.path())?;

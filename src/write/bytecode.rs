@@ -1,8 +1,15 @@
-//! Making the plan's bytecode while the bundle is written: one run of the
-//! bundle's interpreter (`bytecode.py`) compiles every source in plan
-//! order and streams the `.pyc` bytes back, so no compiled file ever
-//! lands on disk outside the bundle.  File names go to it as bytes (JSON
-//! could carry only text).
+//! Making the plan's bytecode while the bundle is written: runs of the
+//! bundle's interpreter (`bytecode.py`) compile the sources and stream
+//! the `.pyc` bytes back, so no compiled file ever lands on disk outside
+//! the bundle.  File names go to them as bytes (JSON could carry only
+//! text).
+//!
+//! `PROCESSES` runs share the work, source `i` going to run `i %
+//! PROCESSES`, and their answers are read back in plan order.  Their
+//! number is fixed, not the machine's count of cores: what a Python
+//! process compiled before can change the bytes of the next `.pyc` (which
+//! strings it holds interned), so the same split on every machine keeps
+//! bundles the same bytes.
 
 use std::io::{BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -13,9 +20,39 @@ use std::thread::JoinHandle;
 use anyhow::{bail, Context, Result};
 
 const COMPILER: &str = include_str!("bytecode.py");
+/// How many runs of the interpreter compile a plan's bytecode.
+const PROCESSES: usize = 4;
+
+/// The running compilers of a plan's sources, answering in plan order.
+pub struct Compilers {
+    runs: Vec<Compiler>,
+    next: usize,
+}
+
+impl Compilers {
+    /// Starts `python` on `jobs`: `(source on this machine, its path in
+    /// the bundle)`, split between at most `PROCESSES` runs.
+    pub fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compilers> {
+        let runs = (0..PROCESSES.min(jobs.len()).max(1))
+            .map(|run| {
+                let share: Vec<_> = jobs.iter().skip(run).step_by(PROCESSES).copied().collect();
+                Compiler::start(python, &share)
+            })
+            .collect::<Result<_>>()?;
+        Ok(Compilers { runs, next: 0 })
+    }
+
+    /// The `.pyc` of the next source in plan order, or `None` when it
+    /// does not compile with this interpreter.
+    pub fn next(&mut self) -> Result<Option<Vec<u8>>> {
+        let run = self.next % self.runs.len();
+        self.next += 1;
+        self.runs[run].next()
+    }
+}
 
 /// A running compiler, answering in the order it was asked.
-pub struct Compiler {
+struct Compiler {
     child: Child,
     stdout: BufReader<ChildStdout>,
     stderr: Option<JoinHandle<String>>,
@@ -23,9 +60,7 @@ pub struct Compiler {
 }
 
 impl Compiler {
-    /// Starts `python` on `jobs`: `(source on this machine, its path in
-    /// the bundle)`.
-    pub fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compiler> {
+    fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compiler> {
         let mut child = Command::new(python)
             .args(["-I", "-B", "-W", "ignore", "-c", COMPILER])
             .stdin(Stdio::piped())
@@ -64,7 +99,7 @@ impl Compiler {
 
     /// The next `.pyc`, or `None` when its source does not compile with
     /// this interpreter.
-    pub fn next(&mut self) -> Result<Option<Vec<u8>>> {
+    fn next(&mut self) -> Result<Option<Vec<u8>>> {
         let mut length = [0u8; 8];
         if let Err(err) = self.stdout.read_exact(&mut length) {
             let _ = self.child.wait();

@@ -223,7 +223,7 @@ fn fill(
 }
 
 /// The compiler of every bytecode entry of `plan`, in plan order.
-fn start_compiler(plan: &Plan) -> Result<bytecode::Compiler> {
+fn start_compiler(plan: &Plan) -> Result<bytecode::Compilers> {
     let jobs: Vec<(&Path, &Path)> = plan
         .entries
         .iter()
@@ -232,7 +232,7 @@ fn start_compiler(plan: &Plan) -> Result<bytecode::Compiler> {
             _ => None,
         })
         .collect();
-    bytecode::Compiler::start(&plan.python, &jobs)
+    bytecode::Compilers::start(&plan.python, &jobs)
 }
 
 /// The bytes of a source made in memory: a file, bytes, or a patched copy.

@@ -158,15 +158,32 @@ int embedpack_check_python(void)
 
 /* The init code PyPy runs in place of the plugin's: start.py, in a
  * namespace of its own, then the plugin's init code under the name CFFI
- * gives it, so that its tracebacks keep their line numbers.  Both are
- * read from C strings at the addresses given, with CFFI (built into
- * PyPy), so that no text needs quoting. */
+ * gives it, so that its tracebacks keep their line numbers.  Both texts
+ * are written in hexadecimal, so that none needs quoting and reading them
+ * asks nothing of CFFI's type parser: two bundles' init code may run at
+ * once in two threads, and PyPy's parser once answered one of them with
+ * the wrong type. */
 static const char WRAPPER[] =
-    "exec(compile(__import__('_cffi_backend').FFI().string(__import__('_cffi_backend')"
-    ".FFI().cast('char *', %lu)).decode('utf-8'), 'embedpack/start.py', 'exec'), "
+    "exec(compile(bytes.fromhex('%s').decode('utf-8'), 'embedpack/start.py', 'exec'), "
     "{'__builtins__': __builtins__, 'c_argument': %lu})\n"
-    "exec(compile(__import__('_cffi_backend').FFI().string(__import__('_cffi_backend')"
-    ".FFI().cast('char *', %lu)).decode('utf-8'), \"<init code for '%s'>\", 'exec'))\n";
+    "exec(compile(bytes.fromhex('%s').decode('utf-8'), \"<init code for '%s'>\", 'exec'))\n";
+
+/* `text` in hexadecimal, in memory from malloc(); NULL when there is none. */
+static char *hex_of(const char *text)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t length = strlen(text), i;
+    char *hex = malloc(2 * length + 1);
+
+    if (hex == NULL)
+        return NULL;
+    for (i = 0; i < length; i++) {
+        hex[2 * i] = digits[(unsigned char)text[i] >> 4];
+        hex[2 * i + 1] = digits[(unsigned char)text[i] & 15];
+    }
+    hex[2 * length] = '\0';
+    return hex;
+}
 
 /* PyPy runs the init code on whichever thread makes the first call,
  * entering it into PyPy first; start.py runs there too, before the
@@ -184,7 +201,7 @@ int embedpack_init_module(int version, void *init_struct)
         embedpack_debug() ? "1" : "", EMBEDPACK_JOIN_PY, error,
         (const char *)(uintptr_t)&atexit,
     };
-    char *code;
+    char *code, *start_hex, *own_hex;
     size_t size;
     int result;
 
@@ -192,12 +209,19 @@ int embedpack_init_module(int version, void *init_struct)
         || embedpack_bundle_path(app, sizeof app, EMBEDPACK_APP) != 0
         || embedpack_bundle_path(no_user_base, sizeof no_user_base, NO_USER_BASE) != 0)
         return embedpack_fail("the bundle's path is too long");
-    size = sizeof WRAPPER + 3 * 24 + strlen(init->name);
-    code = malloc(size);
-    if (code == NULL)
+    start_hex = hex_of(start_py);
+    own_hex = hex_of(own_code);
+    size = sizeof WRAPPER + (start_hex ? strlen(start_hex) : 0) + (own_hex ? strlen(own_hex) : 0)
+           + 24 + strlen(init->name);
+    code = start_hex && own_hex ? malloc(size) : NULL;
+    if (code == NULL) {
+        free(start_hex);
+        free(own_hex);
         return embedpack_fail("out of memory");
-    snprintf(code, size, WRAPPER, (unsigned long)start_py, (unsigned long)arguments,
-             (unsigned long)own_code, init->name);
+    }
+    snprintf(code, size, WRAPPER, start_hex, (unsigned long)arguments, own_hex, init->name);
+    free(start_hex);
+    free(own_hex);
     init->code = code;
     result = pypy_init_embedded_cffi_module(version, init);
     init->code = own_code;

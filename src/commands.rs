@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::options::BundleOptions;
 use crate::plan::human_size;
-use crate::{build, collect, fail, inspect, link, resolve, verify, write};
+use crate::{build, collect, fail, inspect, link, project, resolve, verify, write};
 
 /// Runs the command line `cli`.
 pub fn run(cli: Cli) -> Result<()> {
@@ -24,8 +24,14 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
     let (script, name) = build::split_script_arg(&args.script);
     let script = std::path::absolute(&script).unwrap_or(script);
     let options = BundleOptions::new(args.bundle)?;
-    let env = resolve_env(&options, script.parent().unwrap_or(Path::new(".")), log)?;
-    let plugin = build::build(&script, name.as_deref(), &env, options.dry_run, log)?;
+    let script_dir = script.parent().unwrap_or(Path::new("."));
+    let root = project::root_of_script(script_dir);
+    let mut nearby = vec![(script_dir, "beside the build script")];
+    if root != script_dir {
+        nearby.push((&root, "at the project root"));
+    }
+    let env = resolve_env(&options, &nearby, log)?;
+    let plugin = build::build(&script, name.as_deref(), &root, &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
@@ -38,13 +44,18 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
             "give the path of the CFFI embedding library (.so) to pack",
         ));
     }
-    let env = resolve_env(&options, library.parent().unwrap_or(Path::new(".")), log)?;
+    let beside = library.parent().unwrap_or(Path::new("."));
+    let env = resolve_env(&options, &[(beside, "beside the library")], log)?;
     let plugin = build::pack(&library, &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
-fn resolve_env(options: &BundleOptions, beside: &Path, log: Log) -> Result<resolve::Environment> {
-    let env = resolve::resolve(options.venv.as_deref(), beside)?;
+fn resolve_env(
+    options: &BundleOptions,
+    nearby: &[(&Path, &str)],
+    log: Log,
+) -> Result<resolve::Environment> {
+    let env = resolve::resolve(options.venv.as_deref(), nearby)?;
     options.check_env(&env)?;
     log.info(format!(
         "Python {} from `{}` (`{}`)",

@@ -16,6 +16,7 @@ mod elf_writer;
 mod environments;
 mod examples;
 mod pack;
+mod project;
 mod pypy;
 mod reproducible;
 mod starting;

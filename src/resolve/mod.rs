@@ -33,10 +33,11 @@ impl Environment {
     }
 }
 
-/// Finds the venv (`--venv`, else `$VIRTUAL_ENV`, else `.venv` in one of
-/// the `nearby` folders, each with how to name it: `beside the build
-/// script`) and probes it.
-pub fn resolve(explicit: Option<&Path>, nearby: &[(&Path, &str)]) -> Result<Environment> {
+/// Finds the venv (the `explicit` one, with where it was given:
+/// `--venv`; else `$VIRTUAL_ENV`, else `.venv` in one of the `nearby`
+/// folders, each with how to name it: `beside the build script`) and
+/// probes it.
+pub fn resolve(explicit: Option<(&Path, &str)>, nearby: &[(&Path, &str)]) -> Result<Environment> {
     let venv = find_venv(explicit, nearby)?;
     let (python, made_with) = venv_python(&venv)?;
     let info = backend::probe(&python)?;
@@ -63,10 +64,10 @@ pub fn resolve(explicit: Option<&Path>, nearby: &[(&Path, &str)]) -> Result<Envi
     })
 }
 
-fn find_venv(explicit: Option<&Path>, nearby: &[(&Path, &str)]) -> Result<PathBuf> {
+fn find_venv(explicit: Option<(&Path, &str)>, nearby: &[(&Path, &str)]) -> Result<PathBuf> {
     let mut tried = Vec::new();
     let candidates: Vec<(PathBuf, String)> = match explicit {
-        Some(dir) => vec![(dir.to_path_buf(), "--venv".to_string())],
+        Some((dir, origin)) => vec![(dir.to_path_buf(), origin.to_string())],
         None => std::env::var_os("VIRTUAL_ENV")
             .map(|v| (PathBuf::from(v), "$VIRTUAL_ENV".to_string()))
             .into_iter()

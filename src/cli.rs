@@ -10,6 +10,7 @@ Examples:
   embedpack build plugin_build.py --app src -o dist/plugin
   embedpack build setup_ffi.py:ffibuilder --venv .venv --dry-run
   embedpack build plugin_build.py -o dist/plugin-1.0.tar.gz
+  embedpack build                  (the project's [tool.embedpack] in pyproject.toml)
   embedpack verify dist/plugin-1.0.tar.gz
   embedpack pack libplugin.so --venv .venv --app src -o dist/plugin
   embedpack inspect libplugin.so
@@ -81,18 +82,23 @@ pub struct VerifyArgs {
 #[derive(Args)]
 pub struct BuildArgs {
     /// The CFFI build script, optionally with the name of its FFI object
-    /// (`build.py:ffibuilder`).
+    /// (`build.py:ffibuilder`) [default: `script` in [tool.embedpack] of
+    /// the project's pyproject.toml, else the one entry of setuptools'
+    /// `cffi_modules`].
     #[arg(value_name = "BUILD_SCRIPT[:NAME]")]
-    pub script: String,
+    pub script: Option<String>,
     #[command(flatten)]
     pub bundle: BundleArgs,
 }
 
 /// What `build` and `pack` share: the environment, the app, the output.
+/// For `build`, each one not given is taken from `[tool.embedpack]` in
+/// the project's pyproject.toml, when it has one.
 #[derive(Args)]
 pub struct BundleArgs {
-    /// The virtualenv to bundle [default: $VIRTUAL_ENV, else .venv beside
-    /// the build script or library].
+    /// The virtualenv to bundle [default: `venv` in [tool.embedpack], else
+    /// $VIRTUAL_ENV, else .venv beside the build script (or library), else
+    /// at the project root].
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
     /// A source root (a directory) or a module (a .py file) of your own,
@@ -125,8 +131,12 @@ pub struct BundleArgs {
     pub exclude: Vec<String>,
     /// Do not pre-compile the bundle's Python files to bytecode (smaller
     /// bundle, slower first call).
-    #[arg(long)]
+    #[arg(long, overrides_with = "bytecode")]
     pub no_bytecode: bool,
+    /// Pre-compile the bundle's Python files to bytecode (the default;
+    /// overrides `bytecode = false` in pyproject.toml).
+    #[arg(long, overrides_with = "no_bytecode")]
+    pub bytecode: bool,
     /// A shared library the host program provides (e.g. `libsqlite3.so.0`
     /// for a sqlite3 extension): not bundled, recorded in the manifest.
     /// By SONAME. Repeatable.

@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
 use crate::options::BundleOptions;
 use crate::plan::human_size;
+use crate::project::{self, Project};
 use crate::{build, collect, fail, inspect, link, resolve, verify, write};
 
 /// Runs the command line `cli`.
@@ -20,18 +21,38 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `build`: the script given, else the one the project in the working
+/// directory names, with the project's options under the command line's.
 fn build(args: BuildArgs, log: Log) -> Result<()> {
-    let (script, name) = build::split_script_arg(&args.script);
+    let (arg, project) = match args.script {
+        Some(arg) => {
+            let (script, _) = build::split_script_arg(&arg);
+            let script = std::path::absolute(&script).unwrap_or(script);
+            let script_dir = script.parent().unwrap_or(Path::new("."));
+            (arg, Project::open(project::root_of_script(script_dir))?)
+        }
+        None => {
+            let project = Project::here()?;
+            (project.script()?, project)
+        }
+    };
+    let (script, name) = build::split_script_arg(&arg);
     let script = std::path::absolute(&script).unwrap_or(script);
-    let options = BundleOptions::new(args.bundle)?;
-    let env = resolve_env(&options, script.parent().unwrap_or(Path::new(".")), log)?;
-    let plugin = build::build(&script, name.as_deref(), &env, options.dry_run, log)?;
+    let options = BundleOptions::new(args.bundle, Some(&project))?;
+    let script_dir = script.parent().unwrap_or(Path::new("."));
+    let root = &project.root;
+    let mut nearby = vec![(script_dir, "beside the build script")];
+    if root != script_dir {
+        nearby.push((root, "at the project root"));
+    }
+    let env = resolve_env(&options, &nearby, log)?;
+    let plugin = build::build(&script, name.as_deref(), root, &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
 fn pack(args: PackArgs, log: Log) -> Result<()> {
     let library = std::path::absolute(&args.library).unwrap_or(args.library.clone());
-    let options = BundleOptions::new(args.bundle)?;
+    let options = BundleOptions::new(args.bundle, None)?;
     if library.is_dir() {
         return Err(fail(
             format!("`{}` is a directory, not a library", args.library.display()),
@@ -44,13 +65,22 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
             "give the path of the CFFI embedding library (.so) to pack",
         ));
     }
-    let env = resolve_env(&options, library.parent().unwrap_or(Path::new(".")), log)?;
+    let beside = library.parent().unwrap_or(Path::new("."));
+    let env = resolve_env(&options, &[(beside, "beside the library")], log)?;
     let plugin = build::pack(&library, &env, options.dry_run, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
-fn resolve_env(options: &BundleOptions, beside: &Path, log: Log) -> Result<resolve::Environment> {
-    let env = resolve::resolve(options.venv.as_deref(), beside)?;
+fn resolve_env(
+    options: &BundleOptions,
+    nearby: &[(&Path, &str)],
+    log: Log,
+) -> Result<resolve::Environment> {
+    let venv = options.venv.as_ref();
+    let env = resolve::resolve(
+        venv.map(|(dir, from)| (dir.as_path(), from.as_str())),
+        nearby,
+    )?;
     options.check_env(&env)?;
     log.info(format!(
         "Python {} from `{}` (`{}`)",

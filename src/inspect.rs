@@ -179,7 +179,7 @@ fn venv_runtime(venv: Option<&Path>) -> Option<PathBuf> {
     let venv = venv
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("VIRTUAL_ENV").map(PathBuf::from))?;
-    resolve::resolve(Some(&venv), &venv)
+    resolve::resolve(Some((&venv, "--venv")), &[])
         .ok()
         .map(|env| env.runtime)
 }

@@ -1,7 +1,8 @@
 //! embedpack: turn a CFFI embedding library into a folder that any C
 //! program can load from anywhere, with its own Python inside.
 //!
-//! The pipeline, one module each: resolve (find the Python environment) →
+//! The pipeline, one module each, after `project` (the folder a build
+//! script belongs to): resolve (find the Python environment) →
 //! build (compile the plugin with the bootstrap, or prepare a library
 //! compiled elsewhere for `pack`) → collect (plan the bundle's files) →
 //! link (vendor shared libraries, patch ELF files) → write (publish the
@@ -16,6 +17,7 @@ pub mod build;
 pub mod collect;
 pub mod link;
 pub mod loader;
+pub mod project;
 pub mod resolve;
 pub mod verify;
 pub mod write;

@@ -1,4 +1,5 @@
-//! Options: the command line's bundle arguments checked in one place and
+//! Options: the command line's bundle arguments, with what the project's
+//! `[tool.embedpack]` gives for those not on it, checked in one place and
 //! turned into what each stage takes.  What can be checked before
 //! anything runs is checked in `BundleOptions::new`; what depends on the
 //! environment (the parts of its standard library) or on the plugin (the
@@ -10,12 +11,14 @@ use anyhow::Result;
 
 use crate::build::Plugin;
 use crate::cli::BundleArgs;
+use crate::project::Project;
 use crate::resolve::Environment;
 use crate::{collect, fail, link, write};
 
 /// What `build` and `pack` were asked, checked.
 pub struct BundleOptions {
-    pub venv: Option<PathBuf>,
+    /// The venv given, and where: `--venv`, or the project's file.
+    pub venv: Option<(PathBuf, String)>,
     pub apps: Vec<PathBuf>,
     output: Option<PathBuf>,
     pub dry_run: bool,
@@ -31,20 +34,53 @@ pub struct BundleOptions {
 }
 
 impl BundleOptions {
-    pub fn new(args: BundleArgs) -> Result<BundleOptions> {
+    /// `args`, each option not given taken from `project`'s
+    /// `[tool.embedpack]` (its paths from the project's root).
+    pub fn new(args: BundleArgs, project: Option<&Project>) -> Result<BundleOptions> {
+        let default = crate::project::Config::default();
+        let config = project.map_or(&default, |p| &p.config);
+        let from_root = |paths: &Option<Vec<PathBuf>>| -> Vec<PathBuf> {
+            let paths = paths.iter().flatten();
+            paths.filter_map(|p| Some(project?.path(p))).collect()
+        };
+        let listed = |cli: Vec<String>, file: &Option<Vec<String>>| match cli.is_empty() {
+            true => file.clone().unwrap_or_default(),
+            false => cli,
+        };
+        let venv = match (args.venv, project, &config.venv) {
+            (Some(venv), _, _) => Some((venv, "--venv".to_string())),
+            (None, Some(project), Some(venv)) => Some((
+                project.path(venv),
+                format!("`venv` in `{}`", project.file()),
+            )),
+            _ => None,
+        };
+        let bytecode = match (args.bytecode, args.no_bytecode) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => config.bytecode.unwrap_or(true),
+        };
         Ok(BundleOptions {
             mtime: source_date_epoch()?,
-            venv: args.venv,
-            apps: args.app,
-            output: args.output,
+            venv,
+            apps: match args.app.is_empty() {
+                true => from_root(&config.app),
+                false => args.app,
+            },
+            output: args
+                .output
+                .or_else(|| Some(project?.path(config.output.as_ref()?))),
             dry_run: args.dry_run,
             force: args.force,
-            keep_stdlib: args.keep_stdlib,
+            keep_stdlib: listed(args.keep_stdlib, &config.keep_stdlib),
             keep_build_tools: args.keep_build_tools,
-            exclude: args.exclude,
-            bytecode: !args.no_bytecode,
-            host_libs: args.host_lib,
-            include_libs: args.include_lib,
+            exclude: listed(args.exclude, &config.exclude),
+            bytecode,
+            host_libs: listed(args.host_lib, &config.host_libs),
+            include_libs: match args.include_lib.is_empty() {
+                true => from_root(&config.include_libs),
+                false => args.include_lib,
+            },
         })
     }
 
@@ -154,4 +190,77 @@ fn canonical_prefix(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| existing.to_path_buf());
     resolved.extend(rest.iter().rev());
     resolved
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn options(args: &[&str], project: &Project) -> BundleOptions {
+        let cli = Cli::try_parse_from(["embedpack", "build"].iter().chain(args)).unwrap();
+        let Command::Build(build) = cli.command else {
+            unreachable!()
+        };
+        BundleOptions::new(build.bundle, Some(project)).unwrap()
+    }
+
+    #[test]
+    fn the_command_line_overrides_the_project_whose_paths_are_from_its_root() {
+        let text = "[tool.embedpack]\nvenv = 'env'\napp = ['src']\noutput = 'dist/x'\n\
+                    exclude = ['a']\nhost-libs = ['libz.so.1']\ninclude-libs = ['l.so']\n\
+                    keep-stdlib = ['test']\nbytecode = false\n";
+        let project = Project {
+            root: PathBuf::from("/project"),
+            config: crate::project::config::parse(text, "pyproject.toml").unwrap(),
+        };
+        let from_file = options(&[], &project);
+        assert_eq!(from_file.venv.unwrap().0, Path::new("/project/env"));
+        assert_eq!(from_file.apps, [Path::new("/project/src")]);
+        assert_eq!(from_file.output.unwrap(), Path::new("/project/dist/x"));
+        assert_eq!(from_file.exclude, ["a"]);
+        assert_eq!(from_file.host_libs, ["libz.so.1"]);
+        assert_eq!(from_file.include_libs, [Path::new("/project/l.so")]);
+        assert_eq!(from_file.keep_stdlib, ["test"]);
+        assert!(!from_file.bytecode);
+        let given = options(
+            &[
+                "--venv",
+                "v",
+                "--app",
+                "a",
+                "-o",
+                "o",
+                "--exclude",
+                "b",
+                "--host-lib",
+                "h",
+                "--include-lib",
+                "i",
+                "--keep-stdlib",
+                "tkinter",
+                "--bytecode",
+            ],
+            &project,
+        );
+        assert_eq!(
+            given.venv.unwrap(),
+            (PathBuf::from("v"), "--venv".to_string())
+        );
+        assert_eq!(given.apps, [Path::new("a")]);
+        assert_eq!(given.output.unwrap(), Path::new("o"));
+        assert_eq!(given.exclude, ["b"]);
+        assert_eq!(given.host_libs, ["h"]);
+        assert_eq!(given.include_libs, [Path::new("i")]);
+        assert_eq!(given.keep_stdlib, ["tkinter"]);
+        assert!(given.bytecode);
+        let none = Project {
+            root: PathBuf::from("/project"),
+            config: Default::default(),
+        };
+        assert!(options(&[], &none).bytecode);
+        assert!(!options(&["--bytecode", "--no-bytecode"], &none).bytecode);
+    }
 }

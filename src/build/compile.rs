@@ -31,7 +31,9 @@ pub struct Inputs<'a> {
     pub module: &'a str,
     pub generated: &'a Path,
     pub workdir: &'a Path,
-    pub script_dir: &'a Path,
+    /// The project's folder: the compiler runs there, and relative
+    /// paths in `keywords` are relative to it.
+    pub root: &'a Path,
     pub keywords: &'a Keywords,
     pub env: &'a Environment,
     pub layout: &'a Layout,
@@ -46,7 +48,7 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
         .workdir
         .join(inputs.layout.embedded.file_name().unwrap_or_default());
     let mut command = compiler()?.to_command();
-    command.current_dir(inputs.script_dir);
+    command.current_dir(inputs.root);
     command.args(compile_args(inputs, &stubs));
     command.args(sources.iter().map(|s| stubs.join(s)));
     command.args(&inputs.keywords.sources);
@@ -169,13 +171,13 @@ fn layout_defines(layout: &Layout) -> Vec<String> {
 pub fn plugin_link(
     layout: &Layout,
     keywords: &Keywords,
-    script_dir: &Path,
+    root: &Path,
     env: &Environment,
 ) -> ElfInfo {
     let dirs: Vec<PathBuf> = keywords
         .library_dirs
         .iter()
-        .map(|d| script_dir.join(d))
+        .map(|d| root.join(d))
         .chain(System::from_host().dirs)
         .collect();
     let linked = keywords
@@ -243,7 +245,7 @@ fn compile_args(inputs: &Inputs, stubs: &Path) -> Vec<String> {
     let mut args = vec![
         "-shared".to_string(),
         "-pthread".to_string(),
-        format!("-ffile-prefix-map={}=.", inputs.script_dir.display()),
+        format!("-ffile-prefix-map={}=.", inputs.root.display()),
         format!("-ffile-prefix-map={}=embedpack", inputs.workdir.display()),
         format!("-I{}", stubs.display()),
         format!("-I{}", inputs.env.info.include.display()),

@@ -1,14 +1,15 @@
 """Run a CFFI build script and capture its embedding FFI instead of compiling.
 
-Usage: python -B -c "$HARNESS" SCRIPT NAME|"" C_OUT|""
+Usage: python -B -c "$HARNESS" SCRIPT NAME|"" C_OUT|"" ROOT
 
-The script runs as `__main__` from its own directory, exactly as the user
-would run it, except that `FFI.compile()` records its FFI object and
-returns.  The chosen FFI's C source is written to C_OUT (unless it is
-empty: a dry run writes no file) and a description of it (module name,
-`set_source` keyword arguments, the C declarations given to
-`embedding_api`) as JSON to stdout.  Whatever the script prints, and the
-programs it runs, goes to stderr.  Problems the user must fix are
+The script runs as `__main__` from ROOT, its project's folder, as
+setuptools runs the scripts `cffi_modules` names, with its own directory
+first on `sys.path` and ROOT after it, except that `FFI.compile()`
+records its FFI object and returns.  The chosen FFI's C source is written
+to C_OUT (unless it is empty: a dry run writes no file) and a description
+of it (module name, `set_source` keyword arguments, the C declarations
+given to `embedding_api`) as JSON to stdout.  Whatever the script prints,
+and the programs it runs, goes to stderr.  Problems the user must fix are
 reported on stdout with exit status 3.
 """
 import json
@@ -144,14 +145,14 @@ def run_script(script):
 
 
 def main():
-    script, name, c_out = sys.argv[1:4]
+    script, name, c_out, root = sys.argv[1:5]
     c_out = c_out and os.path.abspath(c_out)
-    script = os.path.abspath(script)
+    script, root = os.path.abspath(script), os.path.abspath(root)
     directory = os.path.dirname(script)
     cffi.FFI.embedding_api = embedding_api
     cffi.FFI.compile = record_compile
-    os.chdir(directory)
-    sys.path.insert(0, directory)
+    os.chdir(root)
+    sys.path[0:0] = [directory] + ([root] if root != directory else [])
     sys.argv = [script]
     namespace = run_script(script)
     ffi = choose(namespace, name, os.path.basename(script))

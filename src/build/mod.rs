@@ -86,12 +86,13 @@ pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
-/// Runs `script` and compiles the plugin it declares, after checking
-/// its header; a dry run only runs the script (writing no file) and
-/// plans the plugin.
+/// Runs `script` from `root`, its project's folder (`project`), and
+/// compiles the plugin it declares there, after checking its header; a
+/// dry run only runs the script (writing no file) and plans the plugin.
 pub fn build(
     script: &Path,
     name: Option<&str>,
+    root: &Path,
     env: &Environment,
     dry_run: bool,
     log: Log,
@@ -101,14 +102,13 @@ pub fn build(
         false => Some(crate::scratch::Scratch::new("build")?),
     };
     let generated = workdir.as_ref().map(|w| w.path().join("generated.c"));
-    let declared = run_script(script, name, env, generated.as_deref(), log)?;
+    let declared = run_script(script, name, root, env, generated.as_deref(), log)?;
     for warning in &declared.warnings {
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
     let mut layout = Layout::new(&module, env.backend.home(&env.info));
     let header = header::generate(&module, &declared.embedding_api);
-    let script_dir = script.parent().unwrap_or(Path::new("."));
     let (library, shim) = match (&workdir, &generated) {
         (Some(workdir), Some(generated)) => {
             header::check(&module, &header)?;
@@ -125,7 +125,7 @@ pub fn build(
                 module: &module,
                 generated: &named,
                 workdir: workdir.path(),
-                script_dir,
+                root,
                 keywords: &declared.keywords,
                 env,
                 layout: &layout,
@@ -152,7 +152,7 @@ pub fn build(
         _ => (
             Source::Unbuilt {
                 from: format!("compiled from {}", script.display()),
-                info: compile::plugin_link(&layout, &declared.keywords, script_dir, env),
+                info: compile::plugin_link(&layout, &declared.keywords, root, env),
             },
             Some(Source::Unbuilt {
                 from: "embedpack's library shim, compiled".to_string(),
@@ -167,7 +167,7 @@ pub fn build(
             .keywords
             .library_dirs
             .iter()
-            .map(|d| script_dir.join(d))
+            .map(|d| root.join(d))
             .collect(),
         module,
         layout,
@@ -176,11 +176,12 @@ pub fn build(
     })
 }
 
-/// Runs `script` under the harness, which writes the chosen FFI's C to
-/// `generated` (when given) and reports what it declares.
+/// Runs `script` from `root` under the harness, which writes the chosen
+/// FFI's C to `generated` (when given) and reports what it declares.
 fn run_script(
     script: &Path,
     name: Option<&str>,
+    root: &Path,
     env: &Environment,
     generated: Option<&Path>,
     log: Log,
@@ -198,6 +199,7 @@ fn run_script(
         .arg(script)
         .arg(name.unwrap_or(""))
         .arg(generated.unwrap_or(Path::new("")))
+        .arg(root)
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONHOME")
         .output()
@@ -220,7 +222,10 @@ fn run_script(
                     script.display(),
                     stderr.trim_end()
                 ),
-                "fix the script; it runs under the venv's Python from its own directory",
+                format!(
+                    "fix the script; it runs under the venv's Python from `{}`",
+                    root.display()
+                ),
             ))
         }
     }

@@ -33,10 +33,12 @@ impl Environment {
     }
 }
 
-/// Finds the venv (`--venv`, else `$VIRTUAL_ENV`, else `.venv` beside the
-/// build script) and probes it.
-pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment> {
-    let venv = find_venv(explicit, script_dir)?;
+/// Finds the venv (the `explicit` one, with where it was given:
+/// `--venv`; else `$VIRTUAL_ENV`, else `.venv` in one of the `nearby`
+/// folders, each with how to name it: `beside the build script`) and
+/// probes it.
+pub fn resolve(explicit: Option<(&Path, &str)>, nearby: &[(&Path, &str)]) -> Result<Environment> {
+    let venv = find_venv(explicit, nearby)?;
     let (python, made_with) = venv_python(&venv)?;
     let info = backend::probe(&python)?;
     let backend = backend::of(&info.kind).ok_or_else(|| {
@@ -62,14 +64,18 @@ pub fn resolve(explicit: Option<&Path>, script_dir: &Path) -> Result<Environment
     })
 }
 
-fn find_venv(explicit: Option<&Path>, script_dir: &Path) -> Result<PathBuf> {
+fn find_venv(explicit: Option<(&Path, &str)>, nearby: &[(&Path, &str)]) -> Result<PathBuf> {
     let mut tried = Vec::new();
-    let candidates: Vec<(PathBuf, &str)> = match explicit {
-        Some(dir) => vec![(dir.to_path_buf(), "--venv")],
+    let candidates: Vec<(PathBuf, String)> = match explicit {
+        Some((dir, origin)) => vec![(dir.to_path_buf(), origin.to_string())],
         None => std::env::var_os("VIRTUAL_ENV")
-            .map(|v| (PathBuf::from(v), "$VIRTUAL_ENV"))
+            .map(|v| (PathBuf::from(v), "$VIRTUAL_ENV".to_string()))
             .into_iter()
-            .chain([(script_dir.join(".venv"), ".venv beside the build script")])
+            .chain(
+                nearby
+                    .iter()
+                    .map(|(dir, what)| (dir.join(".venv"), format!(".venv {what}"))),
+            )
             .collect(),
     };
     for (dir, origin) in candidates {

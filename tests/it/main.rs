@@ -17,6 +17,7 @@ mod environments;
 mod examples;
 mod names;
 mod pack;
+mod project;
 mod pypy;
 mod reproducible;
 mod starting;

@@ -20,3 +20,4 @@ mod pypy;
 mod reproducible;
 mod starting;
 mod stripped;
+mod wheel;

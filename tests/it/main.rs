@@ -22,3 +22,4 @@ mod pypy;
 mod reproducible;
 mod starting;
 mod stripped;
+mod wheel;

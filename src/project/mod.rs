@@ -1,6 +1,9 @@
 //! The project a build script belongs to, as setuptools sees it: the
-//! nearest folder at or above the script holding `pyproject.toml`,
-//! `setup.py` or `setup.cfg` (else the script's own folder).  The script
+//! nearest folder at or above the script holding `setup.py`, `setup.cfg`
+//! or a `pyproject.toml` of a project setuptools builds (or that has a
+//! `[tool.embedpack]` table), else the script's own folder.  A project
+//! another backend builds (maturin, hatchling) runs no `cffi_modules`: a
+//! build script inside it is not read from its root.  The script
 //! runs from there, and the relative paths it gives `set_source()`
 //! (`sources`, `include_dirs`, `library_dirs`, `extra_objects`) are read
 //! from there, as `pip wheel .` reads them.  Its `pyproject.toml` may give
@@ -118,12 +121,44 @@ impl Project {
 /// The files that make a folder a Python project's top folder.
 pub const MARKERS: [&str; 3] = ["pyproject.toml", "setup.py", "setup.cfg"];
 
-/// The nearest folder from `start` up that holds one of [`MARKERS`].
+/// The nearest folder from `start` up that is a project's root.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|dir| MARKERS.iter().any(|marker| dir.join(marker).is_file()))
+        .find(|dir| is_root(dir))
         .map(Path::to_path_buf)
+}
+
+/// Whether `dir` holds `setup.py`, `setup.cfg`, or a `pyproject.toml`
+/// with `[tool.embedpack]` or built by setuptools (the default of a
+/// `pyproject.toml` that names no backend).  One that does not parse
+/// counts, so that reading it says what is wrong.
+fn is_root(dir: &Path) -> bool {
+    if ["setup.py", "setup.cfg"]
+        .iter()
+        .any(|m| dir.join(m).is_file())
+    {
+        return true;
+    }
+    let file = dir.join("pyproject.toml");
+    if !file.is_file() {
+        return false;
+    }
+    let Ok(table) = std::fs::read_to_string(&file)
+        .map_err(|_| ())
+        .and_then(|text| text.parse::<toml::Table>().map_err(|_| ()))
+    else {
+        return true;
+    };
+    let embedpack = table
+        .get("tool")
+        .and_then(|tool| tool.get("embedpack"))
+        .is_some();
+    let backend = table
+        .get("build-system")
+        .and_then(|system| system.get("build-backend"))
+        .and_then(|backend| backend.as_str());
+    embedpack || backend.map_or(true, |b| b.starts_with("setuptools"))
 }
 
 /// The folder the build script in `script_dir` runs from: its project's
@@ -159,6 +194,18 @@ mod tests {
             assert_eq!(root_of_script(&script_dir), top.path().join("project"));
             std::fs::remove_file(&file).unwrap();
         }
+        // A project another backend builds is not one, unless it has
+        // [tool.embedpack].
+        let pyproject = top.path().join("project/pyproject.toml");
+        std::fs::write(&pyproject, "[build-system]\nbuild-backend = \"maturin\"\n").unwrap();
+        assert_eq!(root_of_script(&script_dir), script_dir);
+        std::fs::write(
+            &pyproject,
+            "[build-system]\nbuild-backend = \"hatchling.build\"\n[tool.embedpack]\n",
+        )
+        .unwrap();
+        assert_eq!(root_of_script(&script_dir), top.path().join("project"));
+        std::fs::remove_file(&pyproject).unwrap();
         // A folder named like a marker is not one.
         std::fs::create_dir(top.path().join("project/setup.py")).unwrap();
         assert_eq!(root_of_script(&script_dir), script_dir);

@@ -147,6 +147,15 @@ pub struct BundleArgs {
     /// under its SONAME, where the bundle's modules find it. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub include_lib: Vec<PathBuf>,
+    /// Keep the debug information of the bundle's ELF files, which is
+    /// removed by default (as `strip --strip-debug` does; symbols stay).
+    #[arg(long, conflicts_with = "debug_dir")]
+    pub no_strip: bool,
+    /// Write the removed debug information into DIR, outside the bundle,
+    /// as DIR/.build-id/xx/yyyy.debug files, where gdb finds them after
+    /// `set debug-file-directory DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub debug_dir: Option<PathBuf>,
 }
 
 /// How much to print on stderr.

@@ -29,6 +29,7 @@ pub struct BundleOptions {
     pub bytecode: bool,
     pub host_libs: Vec<String>,
     pub include_libs: Vec<PathBuf>,
+    pub debug_info: link::DebugInfo,
     /// Every file's time, in Unix seconds.
     pub mtime: u64,
 }
@@ -81,6 +82,13 @@ impl BundleOptions {
                 true => from_root(&config.include_libs),
                 false => args.include_lib,
             },
+            debug_info: match (args.no_strip, args.debug_dir) {
+                (true, _) => link::DebugInfo::Keep,
+                (false, Some(dir)) => {
+                    link::DebugInfo::Split(std::path::absolute(&dir).unwrap_or(dir))
+                }
+                (false, None) => link::DebugInfo::Strip,
+            },
         })
     }
 
@@ -102,13 +110,16 @@ impl BundleOptions {
     }
 
     /// Where the bundle of `plugin` goes (`./dist/<module>` unless told),
-    /// refused when it lies inside an input.
+    /// refused when it lies inside an input or holds the debug folder.
     pub fn output(&self, plugin: &Plugin, env: &Environment) -> Result<write::Output> {
         let path = self
             .output
             .clone()
             .unwrap_or_else(|| PathBuf::from("dist").join(&plugin.module));
         check_output_outside_inputs(&path, &env.venv, &self.apps)?;
+        if let link::DebugInfo::Split(dir) = &self.debug_info {
+            check_debug_dir_outside_output(dir, &path)?;
+        }
         Ok(write::Output {
             path,
             force: self.force,
@@ -133,6 +144,7 @@ impl BundleOptions {
             backend: env.backend,
             host_libs: self.host_libs.clone(),
             include_libs: self.include_libs.clone(),
+            debug_info: self.debug_info.clone(),
         }
     }
 }
@@ -167,6 +179,22 @@ fn check_output_outside_inputs(out: &Path, venv: &Path, apps: &[PathBuf]) -> Res
                 "choose an -o outside the venv and the --app folders",
             ));
         }
+    }
+    Ok(())
+}
+
+/// The debug files go beside the bundle, never in it: the bundle is
+/// replaced as a whole, and its manifest lists every file it holds.
+fn check_debug_dir_outside_output(dir: &Path, out: &Path) -> Result<()> {
+    if canonical_prefix(dir).starts_with(canonical_prefix(out)) {
+        return Err(fail(
+            format!(
+                "the debug folder `{}` lies inside the output `{}`",
+                dir.display(),
+                out.display()
+            ),
+            "choose a --debug-dir outside the bundle, e.g. beside it",
+        ));
     }
     Ok(())
 }

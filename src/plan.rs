@@ -1,7 +1,8 @@
 //! The plan: every file of a bundle, as plain data computed before any
 //! file is written.  Each entry says where its bytes come from — a file,
 //! bytes in memory, bytecode compiled from a source, or a copy of an ELF
-//! file with edits — and the write stage makes them while hashing.  So
+//! file stripped of its debug information and with edits — and the write
+//! stage makes them while hashing.  So
 //! the plan can be printed (`--dry-run`), tested and diffed without
 //! compiling or patching anything; a dry run's plan names the libraries
 //! it would compile, by what their link would record.
@@ -25,6 +26,12 @@ pub enum Source {
     Bytecode { source: PathBuf, module: PathBuf },
     /// An ELF file with edits.
     Patched { base: Box<Source>, edits: Edits },
+    /// An ELF file without its debug information (`strip --strip-debug`),
+    /// which goes to the file `debug`, if any, outside the bundle.
+    Stripped {
+        base: Box<Source>,
+        debug: Option<PathBuf>,
+    },
     /// A library a dry run would compile (and so cannot be written):
     /// what it is compiled from, and what its link would record.
     Unbuilt { from: String, info: ElfInfo },
@@ -60,8 +67,17 @@ impl Source {
     pub fn file(&self) -> Option<&Path> {
         match self {
             Source::File(path) => Some(path),
-            Source::Patched { base, .. } => base.file(),
+            Source::Patched { base, .. } | Source::Stripped { base, .. } => base.file(),
             Source::Bytes(_) | Source::Bytecode { .. } | Source::Unbuilt { .. } => None,
+        }
+    }
+
+    /// Whether its bytes lose their debug information.
+    pub fn is_stripped(&self) -> bool {
+        match self {
+            Source::Stripped { .. } => true,
+            Source::Patched { base, .. } => base.is_stripped(),
+            _ => false,
         }
     }
 
@@ -72,6 +88,15 @@ impl Source {
             Source::Bytes(_) => "(generated)".to_string(),
             Source::Bytecode { source, .. } => format!("bytecode of {}", source.display()),
             Source::Patched { base, edits } => format!("{}, {}", base.describe(), describe(edits)),
+            Source::Stripped { base, debug: None } => format!("{}, stripped", base.describe()),
+            Source::Stripped {
+                base,
+                debug: Some(debug),
+            } => format!(
+                "{}, stripped (debug information to {})",
+                base.describe(),
+                debug.display()
+            ),
             Source::Unbuilt { from, .. } => from.clone(),
         }
     }
@@ -125,6 +150,11 @@ impl Plan {
             .fold((0, 0), |(count, size), e| (count + 1, size + e.size))
     }
 
+    /// Whether some entry is stripped of its debug information.
+    pub fn strips(&self) -> bool {
+        self.entries.iter().any(|e| e.source.is_stripped())
+    }
+
     pub fn total_size(&self) -> u64 {
         self.entries.iter().map(|e| e.size).sum()
     }
@@ -135,7 +165,7 @@ impl Plan {
         let mut parts: BTreeMap<String, (usize, u64)> = BTreeMap::new();
         for entry in &self.entries {
             let size = match entry.source {
-                Source::Bytecode { .. } | Source::Patched { .. } => {
+                Source::Bytecode { .. } | Source::Patched { .. } | Source::Stripped { .. } => {
                     format!("~{}", human_size(entry.size))
                 }
                 Source::Unbuilt { .. } => "?".to_string(),

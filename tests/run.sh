@@ -9,8 +9,10 @@ need_apt=()
 for tool in gcc g++ chroot; do
   command -v "$tool" >/dev/null || need_apt+=(gcc g++ coreutils)
 done
-# strace shows that a dry run creates no file (tests/it/cli.rs).
+# strace shows that a dry run creates no file (tests/it/cli.rs); gdb reads
+# the debug files of --debug-dir (tests/it/debuginfo.rs).
 command -v strace >/dev/null || need_apt+=(strace)
+command -v gdb >/dev/null || need_apt+=(gdb)
 # Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
 # six and cffi's backend give the system-site venv a module to carry from
 # the base and one its venv shadows (tests/it/environments.rs).

@@ -218,7 +218,7 @@ fn size_of(source: &Source) -> Result<u64> {
     Ok(match source {
         Source::Bytes(bytes) => bytes.len() as u64,
         Source::Unbuilt { .. } => 0,
-        Source::Patched { base, .. } => size_of(base)?,
+        Source::Patched { base, .. } | Source::Stripped { base, .. } => size_of(base)?,
         Source::File(path) | Source::Bytecode { source: path, .. } => std::fs::metadata(path)
             .with_context(|| format!("cannot read `{}`", path.display()))?
             .len(),

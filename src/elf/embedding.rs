@@ -66,8 +66,8 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     if elf.header.e_type != header::ET_DYN || elf.interpreter.is_some() {
         bail!("not a shared library (an executable or object file)");
     }
-    let info =
-        info_of(&elf)?.ok_or_else(|| anyhow!("a shared library without a dynamic section"))?;
+    let info = info_of(&elf, bytes)?
+        .ok_or_else(|| anyhow!("a shared library without a dynamic section"))?;
     let mut examined = Examined {
         info,
         cffi_embedding: CFFI_EMBEDDING_MARKS.iter().any(|m| contains(bytes, m)),

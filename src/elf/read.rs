@@ -1,6 +1,7 @@
 //! What the link stage needs to know about one ELF file, read with
 //! goblin: its SONAME, its dependencies, its search paths, its flags and
-//! the symbol versions it needs from each dependency.
+//! the symbol versions it needs from each dependency; and whether it
+//! carries debug information, and its build-id, for stripping.
 
 use std::io::Read;
 use std::path::Path;
@@ -23,7 +24,23 @@ pub struct ElfInfo {
     pub nodelete: bool,
     /// From `.gnu.version_r`: for each file, the versions needed from it.
     pub version_needs: Vec<VersionNeed>,
+    /// Has sections that `strip --strip-debug` removes (`.debug_*`,
+    /// `.zdebug_*`, `.stab*`, ...).
+    pub debug_info: bool,
+    /// The `NT_GNU_BUILD_ID` note, in lower-case hex.
+    pub build_id: Option<String>,
 }
+
+/// The prefixes of the sections `strip --strip-debug` removes (binutils'
+/// `is_strip_section` with `STRIP_DEBUG`: BFD's `SEC_DEBUGGING` ones).
+const DEBUG_SECTIONS: [&str; 6] = [
+    ".debug",
+    ".zdebug",
+    ".gnu.debuglto_",
+    ".stab",
+    ".line",
+    ".gnu.linkonce.wi.",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionNeed {
@@ -53,7 +70,7 @@ pub fn is_supported(bytes: &[u8]) -> bool {
 /// without a dynamic section (a static executable, an object file).
 pub fn read(bytes: &[u8]) -> Result<Option<ElfInfo>> {
     check_ident(bytes)?;
-    info_of(&parse(bytes)?)
+    info_of(&parse(bytes)?, bytes)
 }
 
 /// Parses `bytes` with goblin; when they are not a whole ELF file, says
@@ -73,8 +90,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<goblin::elf::Elf<'_>> {
     })
 }
 
-/// The dynamic linking information of a parsed file.
-pub(super) fn info_of(elf: &goblin::elf::Elf) -> Result<Option<ElfInfo>> {
+/// The dynamic linking information of a file parsed from `bytes`.
+pub(super) fn info_of(elf: &goblin::elf::Elf, bytes: &[u8]) -> Result<Option<ElfInfo>> {
     let Some(dynamic) = &elf.dynamic else {
         return Ok(None);
     };
@@ -105,7 +122,23 @@ pub(super) fn info_of(elf: &goblin::elf::Elf) -> Result<Option<ElfInfo>> {
         runpath: joined(&elf.runpaths),
         nodelete: dynamic.info.flags_1 & DF_1_NODELETE != 0,
         version_needs,
+        debug_info: elf.section_headers.iter().any(|header| {
+            let name = elf.shdr_strtab.get_at(header.sh_name).unwrap_or("");
+            DEBUG_SECTIONS.iter().any(|prefix| name.starts_with(prefix))
+        }),
+        build_id: build_id(elf, bytes),
     }))
+}
+
+/// The build-id note, found through the program headers (a stripped
+/// file may have no section headers).  A malformed note ends the search:
+/// goblin's iterator would return its error again and again.
+fn build_id(elf: &goblin::elf::Elf, bytes: &[u8]) -> Option<String> {
+    let mut notes = elf.iter_note_headers(bytes)?.map_while(Result::ok);
+    let note = notes
+        .find(|note| note.n_type == goblin::elf::note::NT_GNU_BUILD_ID && note.name == "GNU")?;
+    let hex: String = note.desc.iter().map(|b| format!("{b:02x}")).collect();
+    (!hex.is_empty()).then_some(hex)
 }
 
 /// Reads the file at `path`; see [`read`].

@@ -400,6 +400,7 @@ fn read_source(source: &Source) -> Result<Option<(PathBuf, ElfInfo)>> {
         Source::Patched { base, edits } => {
             read_source(base)?.map(|(path, info)| (path, info.edited(edits)))
         }
+        Source::Stripped { base, .. } => read_source(base)?,
     })
 }
 

@@ -11,10 +11,12 @@
 //! place of any `DT_RUNPATH` (searched after `LD_LIBRARY_PATH`, and it
 //! would hide the chain's `DT_RPATH`), and `DT_NEEDED` names that match
 //! the vendored files.  These are edits in the plan; the write stage
-//! makes the patched copies.  The report says what was vendored and the
-//! oldest glibc the bundle runs on.
+//! makes the patched copies.  Before the edits, each file loses its debug
+//! information (`debuginfo`), also a step of the plan.  The report says
+//! what was vendored and the oldest glibc the bundle runs on.
 
 mod closure;
+mod debuginfo;
 pub mod portability;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,10 +25,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use closure::{Closure, Origin, Target};
+pub use debuginfo::DebugInfo;
 
 use crate::backend::Backend;
 use crate::cli::Log;
-use crate::elf::{Edits, PathKind, SearchPath};
+use crate::elf::{Edits, ElfInfo, PathKind, SearchPath};
 use crate::loader::{self, System};
 use crate::plan::{Entry, Plan, Source};
 
@@ -45,6 +48,7 @@ pub struct Options {
     /// Folders the plugin was linked against (`set_source(library_dirs=)`),
     /// searched after the system's.
     pub library_dirs: Vec<PathBuf>,
+    pub debug_info: DebugInfo,
 }
 
 /// The linked plan and what was done to get it.
@@ -60,6 +64,9 @@ pub struct Report {
     pub vendored: Vec<(PathBuf, PathBuf)>,
     /// How many files of the plan were patched.
     pub patched: usize,
+    /// How many files lose their debug information, and where it goes.
+    pub stripped: usize,
+    pub debug_dir: Option<PathBuf>,
     /// The newest symbol version needed per system library family.
     pub versions: BTreeMap<String, String>,
     pub host_libs: Vec<String>,
@@ -73,6 +80,12 @@ impl Report {
             self.patched,
             self.vendored.len()
         );
+        if self.stripped > 0 {
+            text += &format!("\nStripped debug information from {} files", self.stripped);
+            if let Some(dir) = &self.debug_dir {
+                text += &format!(", kept under `{}`", dir.display());
+            }
+        }
         if !self.versions.is_empty() {
             text += &format!("\nRuns on: {}", portability::describe(&self.versions));
         }
@@ -104,7 +117,7 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
             patched.insert(object.dest.clone(), edits);
         }
     }
-    let report = Report {
+    let mut report = Report {
         vendored: closure
             .objects
             .iter()
@@ -116,6 +129,11 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
             .iter()
             .filter(|o| o.origin == Origin::Plan && patched.contains_key(&o.dest))
             .count(),
+        stripped: 0,
+        debug_dir: match &options.debug_info {
+            DebugInfo::Split(dir) => Some(dir.clone()),
+            _ => None,
+        },
         versions: portability::newest_versions(closure.objects.iter().map(|o| &o.info)),
         host_libs: options.host_libs.clone(),
     };
@@ -126,7 +144,12 @@ pub fn link(plan: Plan, options: &Options, log: Log) -> Result<Linked> {
             dest.display()
         ));
     }
-    let plan = relinked_plan(plan, &closure, patched)?;
+    let plan = relinked_plan(plan, &closure, patched, &options.debug_info)?;
+    report.stripped = plan
+        .entries
+        .iter()
+        .filter(|e| e.source.is_stripped())
+        .count();
     Ok(Linked { plan, report })
 }
 
@@ -179,13 +202,23 @@ fn file_name(path: &Path) -> String {
         .into_owned()
 }
 
-/// The plan with the edits of each ELF file it holds, and the vendored
-/// libraries added, sorted again.
+/// The plan with each ELF file it holds stripped as `debug_info` says and
+/// with its edits, and the vendored libraries added, sorted again.
 fn relinked_plan(
     plan: Plan,
     closure: &Closure,
     mut patched: HashMap<PathBuf, Edits>,
+    debug_info: &DebugInfo,
 ) -> Result<Plan> {
+    let infos: HashMap<&Path, &ElfInfo> = closure
+        .objects
+        .iter()
+        .map(|o| (o.dest.as_path(), &o.info))
+        .collect();
+    let strip = |source: Source, dest: &Path| match infos.get(dest) {
+        Some(info) => debuginfo::strip(source, info, dest, debug_info),
+        None => source,
+    };
     let patch = |source: Source, edits: Edits| match source {
         Source::Patched { base, edits: first } => Source::Patched {
             base,
@@ -198,6 +231,7 @@ fn relinked_plan(
     };
     let mut entries = Vec::with_capacity(plan.entries.len());
     for mut entry in plan.entries {
+        entry.source = strip(entry.source, &entry.dest);
         if let Some(edits) = patched.remove(&entry.dest) {
             entry.source = patch(entry.source, edits);
         }
@@ -207,7 +241,7 @@ fn relinked_plan(
         let size = std::fs::metadata(&object.source)
             .with_context(|| format!("cannot read `{}`", object.source.display()))?
             .len();
-        let file = Source::File(object.source.clone());
+        let file = strip(Source::File(object.source.clone()), &object.dest);
         entries.push(Entry {
             dest: object.dest.clone(),
             size,
@@ -229,7 +263,6 @@ fn relinked_plan(
 mod tests {
     use super::closure::Dep;
     use super::*;
-    use crate::elf::ElfInfo;
 
     fn info(soname: Option<&str>, rpath: Option<&str>, runpath: Option<&str>) -> ElfInfo {
         ElfInfo {

@@ -1,10 +1,11 @@
 //! Write: stream the plan into a staging output beside the real one — a
-//! folder, a `.zip` or a `.tar.gz` — making each file (copied, patched,
-//! compiled to bytecode) and hashing it as it is written, add the manifest
+//! folder, a `.zip` or a `.tar.gz` — making each file (copied, stripped,
+//! patched, compiled to bytecode) and hashing it as it is written, add the manifest
 //! last, then put the staging output in place with one rename.  A failed or interrupted run leaves the previous output as it
 //! was; its leftovers are removed by the next run.
 
 mod bytecode;
+mod strip;
 
 use std::fs::File;
 use std::io::Read;
@@ -74,6 +75,9 @@ pub fn manifest(
 
 /// Writes `plan` to `out`.
 pub fn write(plan: &Plan, layout: &Layout, manifest: Manifest, out: &Output) -> Result<Written> {
+    if plan.strips() {
+        strip::check_objcopy()?;
+    }
     let format = format::of(&out.path);
     let (parent, name) = split_output(&out.path)?;
     std::fs::create_dir_all(&parent)
@@ -235,7 +239,8 @@ fn start_compiler(plan: &Plan) -> Result<bytecode::Compilers> {
     bytecode::Compilers::start(&plan.python, &jobs)
 }
 
-/// The bytes of a source made in memory: a file, bytes, or a patched copy.
+/// The bytes of a source made in memory: a file, bytes, or a stripped or
+/// patched copy.
 fn make(source: &Source) -> Result<Vec<u8>> {
     match source {
         Source::File(path) => {
@@ -247,6 +252,13 @@ fn make(source: &Source) -> Result<Vec<u8>> {
                 .file()
                 .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
             elf::patch(&make(base)?, edits).with_context(|| format!("cannot patch {what}"))
+        }
+        Source::Stripped { base, debug } => {
+            let what = base
+                .file()
+                .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
+            strip::strip(&make(base)?, debug.as_deref())
+                .with_context(|| format!("cannot strip {what}"))
         }
         Source::Bytecode { source, .. } => {
             anyhow::bail!("bytecode of `{}` is made in plan order", source.display())

@@ -12,6 +12,7 @@ mod c_apps;
 mod cffi_suite;
 mod cli;
 mod closure;
+mod debuginfo;
 mod elf_writer;
 mod environments;
 mod examples;

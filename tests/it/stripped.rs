@@ -64,24 +64,6 @@ impl Strip {
     }
 }
 
-/// Every ELF file under `bundle`, relative to it.
-fn elf_files(bundle: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(bundle) {
-        let entry = entry.unwrap();
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
-        if bytes.starts_with(b"\x7fELF") {
-            let relative = entry.path().strip_prefix(bundle).unwrap();
-            files.push(relative.to_string_lossy().into_owned());
-        }
-    }
-    files.sort();
-    files
-}
-
 /// A copy of the sentinel bundle with every ELF file stripped; returns
 /// the copy, the files whose bytes the stripping changed, and what the
 /// tools printed.

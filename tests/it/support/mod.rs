@@ -64,3 +64,21 @@ pub fn stderr(output: &Output) -> String {
 pub fn copy_tree(from: &Path, to: &Path) {
     run_ok(Command::new("cp").arg("-a").arg(from).arg(to));
 }
+
+/// Every ELF file under `bundle`, relative to it.
+pub fn elf_files(bundle: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(bundle) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        if bytes.starts_with(b"\x7fELF") {
+            let relative = entry.path().strip_prefix(bundle).unwrap();
+            files.push(relative.to_string_lossy().into_owned());
+        }
+    }
+    files.sort();
+    files
+}

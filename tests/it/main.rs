@@ -19,5 +19,6 @@ mod names;
 mod pack;
 mod pypy;
 mod reproducible;
+mod sbom;
 mod starting;
 mod stripped;

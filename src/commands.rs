@@ -108,7 +108,8 @@ fn bundle(
     if options.bytecode {
         collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
     }
-    let linked = link::link(plan, &options.link(plugin, env), log)?;
+    let mut linked = link::link(plan, &options.link(plugin, env), log)?;
+    write::add_sbom(&mut linked.plan, plugin, env, &linked.report)?;
     if options.dry_run {
         print!("{}", linked.plan.describe());
         return Ok(());

@@ -1,14 +1,15 @@
 //! Inspect: describe a shared library — its dependencies, search paths,
 //! whether it is a CFFI embedding library, and which Python runtime
 //! library the loader would give it on this machine — or a bundle: its Python, its
-//! distributions, its vendored and host-provided libraries, and the
-//! oldest system it runs on.  `--json` gives the same as stable JSON.
+//! distributions, its vendored and host-provided libraries, the
+//! oldest system it runs on, and what its bill of materials lists.  `--json` gives the same as stable JSON.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::bundle::sbom::{Bom, Component, SBOM};
 use crate::bundle::{Distribution, Manifest, PythonInfo};
 use crate::elf;
 use crate::loader::{self, Requester, System};
@@ -67,6 +68,22 @@ pub struct Bundle {
     pub host_libs: Vec<String>,
     /// Newest symbol version needed per system library family.
     pub requires: std::collections::BTreeMap<String, String>,
+    /// What its `sbom.cdx.json` lists; none for a bundle without one.
+    pub sbom: Option<SbomSummary>,
+}
+
+/// A bundle's bill of materials, counted.
+#[derive(Debug, Serialize)]
+pub struct SbomSummary {
+    pub path: String,
+    /// Every component: the runtime, distributions and libraries.
+    pub components: usize,
+    pub distributions: usize,
+    pub libraries: usize,
+    /// How many distributions have a licence in their metadata, and the
+    /// names of those that have none.
+    pub licensed: usize,
+    pub unlicensed: Vec<String>,
 }
 
 pub fn inspect(path: &Path, venv: Option<&Path>) -> Result<Description> {
@@ -109,7 +126,43 @@ fn bundle(path: &Path) -> Result<Bundle> {
         vendored,
         host_libs: manifest.requires.host_libs,
         requires: manifest.requires.versions,
+        sbom: sbom_summary(path)?,
     })
+}
+
+fn sbom_summary(path: &Path) -> Result<Option<SbomSummary>> {
+    let Some(bytes) = crate::bundle::format::of(path).read_one(path, SBOM)? else {
+        return Ok(None);
+    };
+    let bom = Bom::parse(&bytes).map_err(|e| {
+        fail(
+            format!(
+                "the {SBOM} of `{}` is not a CycloneDX document: {e}",
+                path.display()
+            ),
+            "build the bundle again; its files were changed after embedpack wrote them",
+        )
+    })?;
+    let is =
+        |c: &&Component, prefix: &str| c.bom_ref.as_deref().is_some_and(|r| r.starts_with(prefix));
+    let distributions: Vec<&Component> = bom
+        .components
+        .iter()
+        .filter(|c| is(c, "pkg:pypi/"))
+        .collect();
+    let unlicensed: Vec<String> = distributions
+        .iter()
+        .filter(|d| d.licenses.is_empty())
+        .map(|d| d.name.clone())
+        .collect();
+    Ok(Some(SbomSummary {
+        path: SBOM.to_string(),
+        components: bom.components.len(),
+        distributions: distributions.len(),
+        libraries: bom.components.iter().filter(|c| is(c, "lib:")).count(),
+        licensed: distributions.len() - unlicensed.len(),
+        unlicensed,
+    }))
 }
 
 fn library(path: &Path, venv: Option<&Path>) -> Result<Library> {
@@ -277,6 +330,23 @@ impl Bundle {
             "  runs on:  {}\n",
             crate::link::portability::describe(&self.requires)
         );
+        if let Some(sbom) = &self.sbom {
+            out += &format!(
+                "  SBOM:     {}: {} components ({} distributions, {} vendored libraries); \
+                 licences of {} of {} distributions{}\n",
+                sbom.path,
+                sbom.components,
+                sbom.distributions,
+                sbom.libraries,
+                sbom.licensed,
+                sbom.distributions,
+                if sbom.unlicensed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", none for {}", sbom.unlicensed.join(", "))
+                }
+            );
+        }
         out
     }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::bundle::sbom::Draft;
 use crate::elf::{Edits, ElfInfo, PathKind};
 
 /// Where one file of the bundle comes from.
@@ -35,6 +36,10 @@ pub enum Source {
     /// A library a dry run would compile (and so cannot be written):
     /// what it is compiled from, and what its link would record.
     Unbuilt { from: String, info: ElfInfo },
+    /// The bill of materials, finished with the hashes of the files
+    /// written before it (the write stage writes it after every other
+    /// entry, whatever its place in the plan).
+    Sbom(Box<Draft>),
 }
 
 /// One file of the bundle.
@@ -68,7 +73,10 @@ impl Source {
         match self {
             Source::File(path) => Some(path),
             Source::Patched { base, .. } | Source::Stripped { base, .. } => base.file(),
-            Source::Bytes(_) | Source::Bytecode { .. } | Source::Unbuilt { .. } => None,
+            Source::Bytes(_)
+            | Source::Bytecode { .. }
+            | Source::Unbuilt { .. }
+            | Source::Sbom(_) => None,
         }
     }
 
@@ -98,6 +106,10 @@ impl Source {
                 debug.display()
             ),
             Source::Unbuilt { from, .. } => from.clone(),
+            Source::Sbom(draft) => format!(
+                "(generated: CycloneDX SBOM of {} components, with the hashes of the files)",
+                draft.bom.components.len()
+            ),
         }
     }
 }
@@ -127,6 +139,15 @@ fn describe(edits: &Edits) -> String {
 }
 
 impl Plan {
+    /// Adds `entry` in its place in the order, replacing one of the
+    /// same destination.
+    pub fn insert(&mut self, entry: Entry) {
+        match self.entries.binary_search_by(|e| e.dest.cmp(&entry.dest)) {
+            Ok(i) => self.entries[i] = entry,
+            Err(i) => self.entries.insert(i, entry),
+        }
+    }
+
     /// The distributions under `site`, from their `<name>-<version>.dist-info`
     /// folders.
     pub fn distributions(&self, site: &Path) -> Vec<(String, String)> {
@@ -165,7 +186,10 @@ impl Plan {
         let mut parts: BTreeMap<String, (usize, u64)> = BTreeMap::new();
         for entry in &self.entries {
             let size = match entry.source {
-                Source::Bytecode { .. } | Source::Patched { .. } | Source::Stripped { .. } => {
+                Source::Bytecode { .. }
+                | Source::Patched { .. }
+                | Source::Stripped { .. }
+                | Source::Sbom(_) => {
                     format!("~{}", human_size(entry.size))
                 }
                 Source::Unbuilt { .. } => "?".to_string(),

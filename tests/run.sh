@@ -84,6 +84,16 @@ if stale "$tools" "$recipe"; then
   made "$tools" "$recipe"
 fi
 
+# cyclonedx-python-lib, from PyPI, pinned: the CycloneDX schema validator
+# that checks every bundle's SBOM (tests/it/sbom.rs).
+sbom_tools=$env_dir/sbom-tools
+recipe="sbom-tools: cyclonedx-python-lib[json-validation]==11.12.0"
+if stale "$sbom_tools" "$recipe"; then
+  "$pyenv_python" -m venv "$sbom_tools"
+  "$sbom_tools/bin/pip" install -q --disable-pip-version-check 'cyclonedx-python-lib[json-validation]==11.12.0'
+  made "$sbom_tools" "$recipe"
+fi
+
 recipe="virtualenv on $pyenv_python"
 if stale "$env_dir/virtualenv" "$recipe"; then
   "$tools/bin/virtualenv" -q -p "$pyenv_python" "$env_dir/virtualenv"
@@ -250,5 +260,6 @@ export EMBEDPACK_TEST_PYTHON=$pyenv_python
 export EMBEDPACK_TEST_DEBIAN_PYTHON=$debian_python
 export EMBEDPACK_TEST_PYPY=$pypy
 export EMBEDPACK_TEST_MATURIN=$PWD/$maturin/bin/maturin
+export EMBEDPACK_TEST_SBOM_PYTHON=$PWD/$sbom_tools/bin/python
 
 cargo test --locked "$@"

@@ -42,6 +42,9 @@ pub trait Backend: Sync {
     fn stdlib(&self, info: &Interpreter, home: &Home) -> Stdlib;
     /// The bootstrap's C and how it is hooked into a plugin.
     fn bootstrap(&self) -> &'static Bootstrap;
+    /// What a software bill of materials calls the implementation — its
+    /// display name, and its licence as an SPDX expression.
+    fn sbom_identity(&self) -> (&'static str, &'static str);
 }
 
 /// The backend of `kind`, or why there is none.

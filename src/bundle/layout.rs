@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::sbom::SBOM;
 use super::MANIFEST;
 
 /// The relative paths of one bundle.
@@ -36,6 +37,8 @@ pub struct Layout {
     pub app: PathBuf,
     /// `MANIFEST.json`: every file with its size, mode and sha256.
     pub manifest: PathBuf,
+    /// `sbom.cdx.json`: the CycloneDX bill of materials.
+    pub sbom: PathBuf,
 }
 
 /// The interpreter's own folders in the bundle.
@@ -69,6 +72,7 @@ impl Layout {
             site: PathBuf::from("site-packages"),
             app: PathBuf::from("app"),
             manifest: PathBuf::from(MANIFEST),
+            sbom: PathBuf::from(SBOM),
         }
         .with_plugin(&format!("lib{module}.so"))
     }

@@ -153,6 +153,12 @@ impl Manifest {
         })
     }
 
+    /// Lists `file` in its place in the order of paths.
+    pub fn add_file(&mut self, file: ManifestFile) {
+        let at = self.files.partition_point(|f| f.path < file.path);
+        self.files.insert(at, file);
+    }
+
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a manifest always serializes");
         text.push('\n');

@@ -11,6 +11,7 @@ mod site;
 mod stdlib;
 
 pub use bytecode::add as add_bytecode;
+pub use site::normalize_name;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -218,6 +219,7 @@ fn size_of(source: &Source) -> Result<u64> {
     Ok(match source {
         Source::Bytes(bytes) => bytes.len() as u64,
         Source::Unbuilt { .. } => 0,
+        Source::Sbom(draft) => draft.planned_size(),
         Source::Patched { base, .. } | Source::Stripped { base, .. } => size_of(base)?,
         Source::File(path) | Source::Bytecode { source: path, .. } => std::fs::metadata(path)
             .with_context(|| format!("cannot read `{}`", path.display()))?

@@ -24,7 +24,7 @@ use crate::bundle::Layout;
 use crate::fail;
 use crate::resolve::Environment;
 
-pub use dists::record_paths;
+pub use dists::{normalize as normalize_name, record_paths};
 
 /// Distributions that build and install, but never run in a bundle.
 const BUILD_TOOLS: &[&str] = &["pip", "setuptools", "wheel"];

@@ -1,11 +1,16 @@
 //! Write: stream the plan into a staging output beside the real one — a
 //! folder, a `.zip` or a `.tar.gz` — making each file (copied, stripped,
-//! patched, compiled to bytecode) and hashing it as it is written, add the manifest
-//! last, then put the staging output in place with one rename.  A failed or interrupted run leaves the previous output as it
-//! was; its leftovers are removed by the next run.
+//! patched, compiled to bytecode) and hashing it as it is written, add the
+//! bill of materials (`sbom`) with those hashes, and the manifest last,
+//! then put the staging output in place with one rename.  A failed or
+//! interrupted run leaves the previous output as it was; its leftovers are
+//! removed by the next run.
 
 mod bytecode;
+mod sbom;
 mod strip;
+
+pub use sbom::add as add_sbom;
 
 use std::fs::File;
 use std::io::Read;
@@ -193,8 +198,13 @@ fn fill(
 ) -> Result<()> {
     let mut sink = format.create(staging, top, mtime)?;
     let mut compiler = None;
+    let mut sboms = Vec::new();
     for entry in &plan.entries {
         let data: Box<dyn Read> = match &entry.source {
+            Source::Sbom(draft) => {
+                sboms.push((entry, draft));
+                continue;
+            }
             Source::Bytecode { module, .. } => {
                 let compiler = match &mut compiler {
                     Some(compiler) => compiler,
@@ -215,6 +225,18 @@ fn fill(
         sink.add(&entry.dest, entry.mode, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.files.push(ManifestFile {
+            path: entry.dest.clone(),
+            size,
+            mode: entry.mode,
+            sha256,
+        });
+    }
+    for (entry, draft) in sboms {
+        let text = draft.finish(&written.manifest.files, mtime);
+        let mut reader = Hashing::new(text.as_bytes());
+        sink.add(&entry.dest, entry.mode, &mut reader)?;
+        let (size, sha256) = reader.finish();
+        written.manifest.add_file(ManifestFile {
             path: entry.dest.clone(),
             size,
             mode: entry.mode,
@@ -264,6 +286,7 @@ fn make(source: &Source) -> Result<Vec<u8>> {
             anyhow::bail!("bytecode of `{}` is made in plan order", source.display())
         }
         Source::Unbuilt { from, .. } => anyhow::bail!("a dry run's plan cannot be written: {from}"),
+        Source::Sbom(_) => anyhow::bail!("the SBOM is made after the other files"),
     }
 }
 

@@ -155,6 +155,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         "site-packages/markupsafe/_speedups.",
         "python/lib/python3.11/lib-dynload/",
         "python/lib/python3.11/tkinter/__init__.py",
+        "sbom.cdx.json  <- (generated: CycloneDX SBOM of ",
         " total (",
     ] {
         assert!(plan.contains(expected), "`{expected}` not in the plan");

@@ -21,6 +21,7 @@ mod pack;
 mod project;
 mod pypy;
 mod reproducible;
+mod sbom;
 mod starting;
 mod stripped;
 mod wheel;

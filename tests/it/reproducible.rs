@@ -1,6 +1,7 @@
 //! Reproducible bundles: the same inputs give the same bytes wherever the
 //! project and the venv sit, whatever the file times, umask and time
-//! zone; `embedpack verify` accepts them and names every tampered file.
+//! zone — their SBOM too; `embedpack verify` accepts them and names every
+//! tampered file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,6 +84,11 @@ fn same_inputs_from_two_places_give_identical_archives() {
     let manifest =
         |dir: &Path| std::fs::read_to_string(dir.join("sentinel/MANIFEST.json")).unwrap();
     assert_eq!(manifest(first), manifest(second));
+    let sbom = |dir: &Path| std::fs::read(dir.join("sentinel/sbom.cdx.json")).unwrap();
+    assert!(
+        sbom(first) == sbom(second),
+        "sbom.cdx.json differs between the two builds"
+    );
 }
 
 #[test]
@@ -213,6 +219,14 @@ fn source_date_epoch_sets_every_timestamp() {
         !stdout(&listing).contains(".pyc"),
         "--no-bytecode still compiled bytecode"
     );
+    let sbom = run_ok(
+        Command::new("tar")
+            .arg("-xzOf")
+            .arg(&out)
+            .arg("s/sbom.cdx.json"),
+    );
+    let sbom: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
+    assert_eq!(sbom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
 }
 
 fn verify(bundle: &Path) -> std::process::Output {

@@ -148,4 +148,8 @@ impl Backend for CPython {
     fn bootstrap(&self) -> &'static Bootstrap {
         &BOOTSTRAP
     }
+
+    fn sbom_identity(&self) -> (&'static str, &'static str) {
+        ("CPython", "PSF-2.0")
+    }
 }

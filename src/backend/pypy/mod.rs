@@ -128,4 +128,8 @@ impl Backend for PyPy {
     fn bootstrap(&self) -> &'static Bootstrap {
         &BOOTSTRAP
     }
+
+    fn sbom_identity(&self) -> (&'static str, &'static str) {
+        ("PyPy", "MIT")
+    }
 }

@@ -1,5 +1,6 @@
 //! What tests/run.sh prepares under target/test-env and the tests only
-//! read: the test venvs, CFFI's embedding tests, the patchelf oracle.
+//! read: the test venvs, CFFI's embedding tests, the patchelf oracle,
+//! the CycloneDX validator.
 
 use std::path::PathBuf;
 
@@ -32,4 +33,16 @@ pub fn venv() -> PathBuf {
 /// 3.12) or `pypy` (a PyPy venv).
 pub fn named_venv(name: &str) -> PathBuf {
     test_env(name, ".ready")
+}
+
+/// `EMBEDPACK_TEST_SBOM_PYTHON`: the Python of the tools venv in which
+/// tests/run.sh installed cyclonedx-python-lib, the CycloneDX validator.
+pub fn sbom_python() -> PathBuf {
+    let path = std::env::var_os("EMBEDPACK_TEST_SBOM_PYTHON").unwrap_or_else(|| {
+        panic!(
+            "`EMBEDPACK_TEST_SBOM_PYTHON` is not set: run the tests with `bash tests/run.sh`, \
+             which installs the CycloneDX validator and sets it"
+        )
+    });
+    PathBuf::from(path)
 }

@@ -24,6 +24,8 @@ use crate::plan::Source;
 use crate::resolve::Environment;
 
 const HARNESS: &str = include_str!("harness.py");
+/// Where the harness writes CFFI's C, in the work directory.
+const GENERATED: &str = "generated.c";
 /// Exit status of harness.py for a problem in the user's script.
 const HARNESS_USER_ERROR: i32 = 3;
 
@@ -101,7 +103,7 @@ pub fn build(
         true => None,
         false => Some(crate::scratch::Scratch::new("build")?),
     };
-    let generated = workdir.as_ref().map(|w| w.path().join("generated.c"));
+    let generated = workdir.as_ref().map(|w| w.path().join(GENERATED));
     let declared = run_script(script, name, root, env, generated.as_deref(), log)?;
     for warning in &declared.warnings {
         log.warn(warning);
@@ -109,33 +111,15 @@ pub fn build(
     let module = module_of(&declared.module_name).to_string();
     let mut layout = Layout::new(&module, env.backend.home(&env.info));
     let header = header::generate(&module, &declared.embedding_api);
-    let (library, shim) = match (&workdir, &generated) {
-        (Some(workdir), Some(generated)) => {
+    let (library, shim) = match &workdir {
+        Some(workdir) => {
             header::check(&module, &header)?;
-            let source = std::fs::read_to_string(generated)
-                .with_context(|| format!("cannot read `{}`", generated.display()))?;
-            let edits = env.backend.bootstrap().cffi_edits;
-            let named = workdir.path().join(format!("{module}.c"));
-            std::fs::write(
-                &named,
-                patch::apply(&source, edits, &declared.cffi_version)?,
-            )
-            .with_context(|| format!("cannot write `{}`", named.display()))?;
-            let library = read(&compile::compile(&compile::Inputs {
-                module: &module,
-                generated: &named,
-                workdir: workdir.path(),
-                root,
-                keywords: &declared.keywords,
-                env,
-                layout: &layout,
-                log,
-            })?)?;
+            let work = workdir.path();
+            let library = compile_plugin(work, &declared, &module, root, env, &layout, log)?;
             let examined = crate::elf::examine(&library)?;
             match shim::forwards(&examined, &layout, log) {
                 true => {
-                    let shim =
-                        shim::compile(workdir.path(), &layout, &module, &examined.exports, log)?;
+                    let shim = shim::compile(work, &layout, &module, &examined.exports, log)?;
                     (Source::Bytes(library), Some(Source::Bytes(shim)))
                 }
                 false => {
@@ -149,7 +133,7 @@ pub fn build(
                 }
             }
         }
-        _ => (
+        None => (
             Source::Unbuilt {
                 from: format!("compiled from {}", script.display()),
                 info: compile::plugin_link(&layout, &declared.keywords, root, env),
@@ -174,6 +158,39 @@ pub fn build(
         library,
         shim,
     })
+}
+
+/// CFFI's C for the plugin, which the harness wrote to `workdir`, with
+/// the backend's edits, compiled with the bootstrap: the plugin's bytes.
+fn compile_plugin(
+    workdir: &Path,
+    declared: &Declared,
+    module: &str,
+    root: &Path,
+    env: &Environment,
+    layout: &Layout,
+    log: Log,
+) -> Result<Vec<u8>> {
+    let generated = workdir.join(GENERATED);
+    let source = std::fs::read_to_string(&generated)
+        .with_context(|| format!("cannot read `{}`", generated.display()))?;
+    let edits = env.backend.bootstrap().cffi_edits;
+    let named = workdir.join(format!("{module}.c"));
+    std::fs::write(
+        &named,
+        patch::apply(&source, edits, &declared.cffi_version)?,
+    )
+    .with_context(|| format!("cannot write `{}`", named.display()))?;
+    read(&compile::compile(&compile::Inputs {
+        module,
+        generated: &named,
+        workdir,
+        root,
+        keywords: &declared.keywords,
+        env,
+        layout,
+        log,
+    })?)
 }
 
 /// Runs `script` from `root` under the harness, which writes the chosen

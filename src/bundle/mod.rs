@@ -4,6 +4,7 @@
 //! from — a folder, a `.zip`, a `.tar.gz` (`format`).  The write stage, `verify` and `inspect` all go through
 //! here, and never through each other.
 
+mod civil;
 pub mod format;
 mod layout;
 mod manifest;

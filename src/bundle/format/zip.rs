@@ -6,6 +6,7 @@
 //! `zip` stores it (and its `unzip` restores it).  The writer is ours —
 //! the zip crate writes only UTF-8 names — and the crate reads.
 
+use crate::bundle::civil::Civil;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -238,42 +239,6 @@ fn dos_time(mtime: u64) -> (u16, u16) {
     let time = ((c.hour << 11) | (c.minute << 5) | (c.second / 2)) as u16;
     let date = ((year - 1980) << 9) | ((c.month << 5) | c.day) as u16;
     (time, date)
-}
-
-/// A date and time in UTC, from seconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-}
-
-impl Civil {
-    /// Howard Hinnant's days-to-civil algorithm.
-    fn from_unix(seconds: u64) -> Civil {
-        let days = (seconds / 86_400) as i64;
-        let rest = (seconds % 86_400) as u32;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Civil {
-            year,
-            month,
-            day,
-            hour: rest / 3600,
-            minute: rest % 3600 / 60,
-            second: rest % 60,
-        }
-    }
 }
 
 #[cfg(test)]

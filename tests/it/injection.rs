@@ -89,6 +89,7 @@ const FS_UTF8: &str = "sys.getfilesystemencoding() == 'utf-8'";
 const ASYNCIO_DEBUG: &str = "__import__('asyncio').new_event_loop().get_debug()";
 const PERF_TRAMPOLINE: &str = "getattr(sys, 'is_stack_trampoline_active', lambda: False)()";
 const GIL_ENABLED: &str = "getattr(sys, '_is_gil_enabled', lambda: True)()";
+const NO_REFS_FILE: &str = "not __import__('os').path.exists('{evil}/refs')";
 const NO_HISTORY: &str = "not __import__('os').path.exists('{evil}/history')";
 const C_LOCALE_KEPT: &str = "__import__('os').environ['LC_CTYPE'] == 'C' and sys.flags.utf8_mode";
 const FROZEN_OS: &str = "sys.modules['os'].__loader__.__name__ == 'FrozenImporter'";
@@ -131,6 +132,8 @@ const CPYTHON: &[Row] = &[
     row("PYTHONWARNDEFAULTENCODING", &[("PYTHONWARNDEFAULTENCODING", "1")], "sys.flags.warn_default_encoding", 0),
     row("PYTHONTHREADDEBUG", &[("PYTHONTHREADDEBUG", "1")], "1", 1),
     row("PYTHONDUMPREFS", &[("PYTHONDUMPREFS", "1")], "1", 1),
+    row("PYTHONDUMPREFSFILE", &[("PYTHONDUMPREFSFILE", "{evil}/refs")], NO_REFS_FILE, 1),
+    row("PYTHON_PRESITE", &[("PYTHON_PRESITE", "this")], "1", 1),
     row("PYTHONLEGACYWINDOWSFSENCODING", &[("PYTHONLEGACYWINDOWSFSENCODING", "1")], FS_UTF8, 1),
     row("PYTHONLEGACYWINDOWSSTDIO", &[("PYTHONLEGACYWINDOWSSTDIO", "1")], STDOUT_UTF8, 1),
     row("PYTHONEXECUTABLE", &[("PYTHONEXECUTABLE", "{evil}/venv/bin/python")], EXECUTABLE_IGNORED, 1),
@@ -183,6 +186,8 @@ const PYPY: &[Row] = &[
     row("PYTHONWARNDEFAULTENCODING", &[("PYTHONWARNDEFAULTENCODING", "1")], "getattr(sys.flags, 'warn_default_encoding', 0)", 0),
     row("PYTHONTHREADDEBUG", &[("PYTHONTHREADDEBUG", "1")], "1", 1),
     row("PYTHONDUMPREFS", &[("PYTHONDUMPREFS", "1")], "1", 1),
+    row("PYTHONDUMPREFSFILE", &[("PYTHONDUMPREFSFILE", "{evil}/refs")], NO_REFS_FILE, 1),
+    row("PYTHON_PRESITE", &[("PYTHON_PRESITE", "this")], "1", 1),
     row("PYTHONLEGACYWINDOWSFSENCODING", &[("PYTHONLEGACYWINDOWSFSENCODING", "1")], FS_UTF8, 1),
     row("PYTHONLEGACYWINDOWSSTDIO", &[("PYTHONLEGACYWINDOWSSTDIO", "1")], STDOUT_UTF8, 1),
     row("PYTHONEXECUTABLE", &[("PYTHONEXECUTABLE", "{evil}/venv/bin/python")], PYPY_EXECUTABLE_IGNORED, 1),

@@ -134,12 +134,52 @@ static void finish_at_exit(void)
     PyGILState_Release(state);
 }
 
+/* CPython 3.11 and newer take sys.executable from PYTHONEXECUTABLE even
+ * in an isolated configuration (getpath reads it whatever use_environment
+ * says), and a pyvenv.cfg beside or above that file makes its folder
+ * sys.prefix, whose site-packages site.py then adds, .pth files and all.
+ * So Python starts with the variable hidden; then the host's value is put
+ * back, in the C environment and in os.environ, for child processes. */
+static char *hide_executable_variable(void)
+{
+    const char *value = getenv("PYTHONEXECUTABLE");
+    char *saved = value != NULL ? strdup(value) : NULL;
+
+    if (value != NULL)
+        unsetenv("PYTHONEXECUTABLE");
+    return saved;
+}
+
+static void put_back_executable_variable(char *saved)
+{
+    PyObject *os, *environ, *key, *value;
+
+    if (saved == NULL)
+        return;
+    setenv("PYTHONEXECUTABLE", saved, 1);
+    if (Py_IsInitialized()) {
+        os = PyImport_ImportModule("os");
+        environ = os != NULL ? PyObject_GetAttrString(os, "environ") : NULL;
+        key = PyUnicode_FromString("PYTHONEXECUTABLE");
+        value = PyUnicode_DecodeFSDefault(saved);
+        if (environ == NULL || key == NULL || value == NULL
+            || PyObject_SetItem(environ, key, value) != 0)
+            PyErr_Clear();
+        Py_XDECREF(value);
+        Py_XDECREF(key);
+        Py_XDECREF(environ);
+        Py_XDECREF(os);
+    }
+    free(saved);
+}
+
 int embedpack_initialize(void)
 {
     static int failed;
     PyPreConfig preconfig;
     PyConfig config;
     PyStatus status;
+    char *executable_variable;
 
     if (failed)
         return -1;
@@ -158,8 +198,10 @@ int embedpack_initialize(void)
         PyConfig_Clear(&config);
         return -1;
     }
+    executable_variable = hide_executable_variable();
     status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
+    put_back_executable_variable(executable_variable);
     if (PyStatus_Exception(status) || !Py_IsInitialized())
         return embedpack_fail("Python's initialization failed: %s",
                               status.err_msg ? status.err_msg : "unknown error");

@@ -49,7 +49,7 @@ fn build_pypy_plugin(venv: &Path, out: &Path) {
 }
 
 /// The PyPy plugin, built once per run from `venv-pypy`.
-fn pypy_bundle() -> &'static Path {
+pub(crate) fn pypy_bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         let out = workdir("pypy-bundle").join("sentinel");

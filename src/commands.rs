@@ -8,7 +8,7 @@ use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs
 use crate::options::BundleOptions;
 use crate::plan::human_size;
 use crate::project::{self, Project};
-use crate::{build, collect, fail, inspect, link, resolve, verify, write};
+use crate::{build, collect, fail, generate, inspect, link, resolve, verify, write};
 
 /// Runs the command line `cli`.
 pub fn run(cli: Cli) -> Result<()> {
@@ -18,6 +18,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pack(args) => pack(args, log),
         Command::Verify(args) => verify(args, log),
         Command::Inspect(args) => inspect(args),
+        Command::Completions(args) => generate::completions(args.shell, &mut std::io::stdout()),
+        Command::Man(args) => {
+            for page in generate::man(&args.dir)? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
     }
 }
 

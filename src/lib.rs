@@ -11,7 +11,8 @@
 //! stages ask whatever differs between CPython and PyPy; `bundle`, the
 //! bundle contract (layout, manifest, formats); `elf`, the one module that
 //! reads and edits ELF files; `inspect`, which describes a library or a
-//! bundle; `scratch`, the temporary folders a build works in.
+//! bundle; `scratch`, the temporary folders a build works in; `generate`,
+//! the completion scripts and man page made from the command line.
 
 pub mod build;
 pub mod collect;
@@ -28,6 +29,7 @@ pub mod cli;
 mod commands;
 pub mod elf;
 mod error;
+mod generate;
 pub mod inspect;
 mod options;
 pub mod plan;

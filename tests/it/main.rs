@@ -16,6 +16,7 @@ mod debuginfo;
 mod elf_writer;
 mod environments;
 mod examples;
+mod generated;
 mod names;
 mod pack;
 mod project;

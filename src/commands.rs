@@ -8,14 +8,21 @@ use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs
 use crate::options::BundleOptions;
 use crate::plan::human_size;
 use crate::project::{self, Project};
+use crate::summary::{Failure, Summary};
 use crate::{build, collect, fail, generate, inspect, link, resolve, verify, write};
 
 /// Runs the command line `cli`.
 pub fn run(cli: Cli) -> Result<()> {
     let log = Log::new(cli.verbose, cli.quiet);
     match cli.command {
-        Command::Build(args) => build(args, log),
-        Command::Pack(args) => pack(args, log),
+        Command::Build(args) => {
+            let json = args.bundle.json;
+            answer(json, build(args, for_json(log, json)))
+        }
+        Command::Pack(args) => {
+            let json = args.bundle.json;
+            answer(json, pack(args, for_json(log, json)))
+        }
         Command::Verify(args) => verify(args, log),
         Command::Inspect(args) => inspect(args),
         Command::Completions(args) => generate::completions(args.shell, &mut std::io::stdout()),
@@ -26,6 +33,22 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// With `--json`, stdout is for the JSON alone and no bar is drawn.
+fn for_json(log: Log, json: bool) -> Log {
+    match json {
+        true => log.without_progress(),
+        false => log,
+    }
+}
+
+/// With `--json`, a failure is told on stdout too: tools read it there.
+fn answer(json: bool, result: Result<()>) -> Result<()> {
+    if let (true, Err(err)) = (json, &result) {
+        println!("{}", serde_json::to_string_pretty(&Failure::new(err))?);
+    }
+    result
 }
 
 /// `build`: the script given, else the one the project in the working
@@ -123,7 +146,7 @@ fn bundle(
     }
     let compiler = build::compiler_version()?;
     let manifest = write::manifest(plugin, env, &linked.plan, &linked.report, &compiler);
-    let written = write::write(&linked.plan, &plugin.layout, manifest, &output)?;
+    let written = write::write(&linked.plan, &plugin.layout, manifest, &output, log)?;
     for module in &written.no_bytecode {
         log.detail(format!(
             "no bytecode for `{}`: it does not compile with this Python",
@@ -138,6 +161,10 @@ fn bundle(
         human_size(files.iter().map(|f| f.size).sum())
     ));
     log.info(linked.report.summary());
+    if options.json {
+        let summary = Summary::new(&output.path, &written, &linked.report, log.warnings());
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
     Ok(())
 }
 

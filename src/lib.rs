@@ -12,7 +12,8 @@
 //! bundle contract (layout, manifest, formats); `elf`, the one module that
 //! reads and edits ELF files; `inspect`, which describes a library or a
 //! bundle; `scratch`, the temporary folders a build works in; `generate`,
-//! the completion scripts and man page made from the command line.
+//! the completion scripts and man page made from the command line;
+//! `summary`, what `build --json` and `pack --json` print.
 
 pub mod build;
 pub mod collect;
@@ -34,6 +35,7 @@ pub mod inspect;
 mod options;
 pub mod plan;
 pub mod scratch;
+mod summary;
 
 pub use commands::run;
 pub use error::{fail, report, Hint};

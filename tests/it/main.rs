@@ -25,4 +25,5 @@ mod reproducible;
 mod sbom;
 mod starting;
 mod stripped;
+mod summary;
 mod wheel;

@@ -1,12 +1,9 @@
 //! The command line as the user types it; checked and turned into
 //! options by `commands`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -190,77 +187,4 @@ pub struct BundleArgs {
     /// `set debug-file-directory DIR`.
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Option<PathBuf>,
-}
-
-/// How much to print on stderr, and whether to draw progress bars there.
-#[derive(Clone, Copy)]
-pub struct Log {
-    level: i8,
-    progress: bool,
-}
-
-/// Every warning so far, printed or silenced by `-q`: `--json` lists them.
-static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-impl Log {
-    /// Progress bars are drawn only on a terminal, and not with `-q`.
-    pub fn new(verbose: u8, quiet: bool) -> Log {
-        let level = if quiet { -1 } else { verbose.min(2) as i8 };
-        let progress = !quiet && std::io::stderr().is_terminal();
-        Log { level, progress }
-    }
-
-    /// The same, without progress bars (for `--json`, whose readers are
-    /// tools).
-    pub fn without_progress(self) -> Log {
-        Log {
-            progress: false,
-            ..self
-        }
-    }
-
-    /// A step the user wants to see by default.
-    pub fn info(&self, message: impl std::fmt::Display) {
-        if self.level >= 0 {
-            eprintln!("{message}");
-        }
-    }
-
-    /// A detail shown with `-v`.
-    pub fn detail(&self, message: impl std::fmt::Display) {
-        if self.level >= 1 {
-            eprintln!("{message}");
-        }
-    }
-
-    pub fn warn(&self, message: impl std::fmt::Display) {
-        let message = message.to_string();
-        if self.level >= 0 {
-            eprintln!("warning: {message}");
-        }
-        if let Ok(mut warnings) = WARNINGS.lock() {
-            warnings.push(message);
-        }
-    }
-
-    /// The warnings given so far, without the `warning: ` prefix.
-    pub fn warnings(&self) -> Vec<String> {
-        WARNINGS.lock().map(|w| w.clone()).unwrap_or_default()
-    }
-
-    /// A bar on stderr counting `total` steps of `what` (`writing`); a
-    /// hidden one, which draws nothing, when progress is off.
-    pub fn progress(&self, total: usize, what: &str) -> ProgressBar {
-        if !self.progress {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} files")
-            .map(|style| style.progress_chars("=> "));
-        if let Ok(style) = style {
-            bar.set_style(style);
-        }
-        bar.set_message(what.to_string());
-        bar
-    }
 }

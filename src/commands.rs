@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
+use crate::cli::{BuildArgs, Cli, Command, InspectArgs, PackArgs, VerifyArgs};
+use crate::log::Log;
 use crate::options::BundleOptions;
 use crate::plan::human_size;
 use crate::project::{self, Project};
@@ -129,7 +130,9 @@ fn bundle(
     log: Log,
 ) -> Result<()> {
     let output = options.output(plugin, env)?;
+    let collecting = log.spinner("Collecting");
     let mut plan = collect::plan(plugin, env, &options.collect())?;
+    drop(collecting);
     let (count, size) = plan.size_under(&plugin.layout.site);
     log.info(format!(
         "site-packages: {count} files, {}",
@@ -138,7 +141,9 @@ fn bundle(
     if options.bytecode {
         collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
     }
+    let linking = log.spinner("Linking");
     let mut linked = link::link(plan, &options.link(plugin, env), log)?;
+    drop(linking);
     write::add_sbom(&mut linked.plan, plugin, env, &linked.report)?;
     if options.dry_run {
         print!("{}", linked.plan.describe());

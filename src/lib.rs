@@ -13,7 +13,8 @@
 //! reads and edits ELF files; `inspect`, which describes a library or a
 //! bundle; `scratch`, the temporary folders a build works in; `generate`,
 //! the completion scripts and man page made from the command line;
-//! `summary`, what `build --json` and `pack --json` print.
+//! `summary`, what `build --json` and `pack --json` print; `log`, what
+//! a person reads on stderr, progress bars included.
 
 pub mod build;
 pub mod collect;
@@ -32,6 +33,7 @@ pub mod elf;
 mod error;
 mod generate;
 pub mod inspect;
+pub mod log;
 mod options;
 pub mod plan;
 pub mod scratch;

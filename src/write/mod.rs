@@ -17,15 +17,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 
 use crate::build::Plugin;
 use crate::bundle::{
     format, Distribution, Layout, Manifest, ManifestFile, PythonInfo, Requires, Sink,
 };
-use crate::cli::Log;
 use crate::link::Report;
+use crate::log::{Log, Progress};
 use crate::plan::{Plan, Source};
 use crate::resolve::Environment;
 use crate::{elf, fail, Hint};
@@ -108,7 +107,7 @@ pub fn write(
         .create(&staging, &top, out.mtime)
         .and_then(|sink| fill(plan, layout, &mut written, sink, out.mtime, &progress))
         .and_then(|()| publish(&staging, &out.path, &parent, &name));
-    progress.finish_and_clear();
+    drop(progress);
     if let Err(err) = result {
         remove(&staging);
         let hint = if is_disk_full(&err) {
@@ -197,12 +196,12 @@ fn fill(
     written: &mut Written,
     mut sink: Box<dyn Sink>,
     mtime: u64,
-    progress: &ProgressBar,
+    progress: &Progress,
 ) -> Result<()> {
     let mut compiler = None;
     let mut sboms = Vec::new();
     for entry in &plan.entries {
-        progress.inc(1);
+        progress.inc();
         let data: Box<dyn Read> = match &entry.source {
             Source::Sbom(draft) => {
                 sboms.push((entry, draft));

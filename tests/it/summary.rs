@@ -112,8 +112,9 @@ fn json_and_dry_run_do_not_go_together() {
     assert_eq!(stdout(&output), "");
 }
 
-/// `script` gives the command a terminal: there the write stage draws its
-/// bar, unless `-q` or `--json` asks for quiet.
+/// `script` gives the command a terminal: there collecting and linking
+/// show a spinner and writing a bar, unless `-q` or `--json` asks for
+/// quiet.
 #[test]
 fn progress_bar_only_on_a_terminal() {
     let dir = workdir("summary-progress");
@@ -136,15 +137,27 @@ fn progress_bar_only_on_a_terminal() {
         stdout(&output)
     };
     let shown = on_tty("");
+    for step in ["Collecting", "Linking"] {
+        assert!(
+            shown.contains(step),
+            "no `{step}` spinner on a terminal:\n{shown:?}"
+        );
+    }
     assert!(
         shown.contains("Writing") && shown.contains('\r'),
         "no bar on a terminal:\n{shown:?}"
     );
     assert!(shown.contains("Wrote `"), "{shown}");
     let quiet = on_tty("-q");
-    assert!(!quiet.contains("Writing"), "a bar with -q:\n{quiet:?}");
+    assert!(
+        !quiet.contains("Writing") && !quiet.contains("Linking"),
+        "a bar with -q:\n{quiet:?}"
+    );
     let json = on_tty("--json");
-    assert!(!json.contains("Writing"), "a bar with --json:\n{json:?}");
+    assert!(
+        !json.contains("Writing") && !json.contains("Collecting"),
+        "a bar with --json:\n{json:?}"
+    );
     let plain = run_ok(&mut sentinel_command(&venv(), &dir.join("bundle")));
     assert_no_progress(&stderr(&plain));
 }

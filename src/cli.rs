@@ -19,14 +19,18 @@ Exit status: 0 on success, 1 when embedpack could not do what was asked
 (the message says why) or `verify` found problems, 2 for a malformed
 command line.";
 
+/// The heading `--help` shows the options of every command under, apart
+/// from the command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(name = "embedpack", version, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// Say more about each step (repeat for more).
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
-    /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Print only errors (no progress bar either).
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +49,29 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Describe a shared library or a bundle.
     Inspect(InspectArgs),
+    /// Print a completion script for SHELL on stdout.
+    ///
+    /// For example: `embedpack completions bash >
+    /// ~/.local/share/bash-completion/completions/embedpack`.
+    Completions(CompletionsArgs),
+    /// Write the man pages, `embedpack.1` and one per command
+    /// (`embedpack-build.1`, ...), into DIR (packaging/man.sh).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// The folder to write the pages into; it is created if missing.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args)]
@@ -113,6 +140,10 @@ pub struct BundleArgs {
     /// Print what would go where, with sizes, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print one JSON object on stdout at the end, describing the bundle
+    /// written (or the error); messages stay on stderr.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub json: bool,
     /// Replace OUT even if it is not a bundle embedpack wrote.
     #[arg(long)]
     pub force: bool,
@@ -156,37 +187,4 @@ pub struct BundleArgs {
     /// `set debug-file-directory DIR`.
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Option<PathBuf>,
-}
-
-/// How much to print on stderr.
-#[derive(Clone, Copy)]
-pub struct Log {
-    level: i8,
-}
-
-impl Log {
-    pub fn new(verbose: u8, quiet: bool) -> Log {
-        let level = if quiet { -1 } else { verbose.min(2) as i8 };
-        Log { level }
-    }
-
-    /// A step the user wants to see by default.
-    pub fn info(&self, message: impl std::fmt::Display) {
-        if self.level >= 0 {
-            eprintln!("{message}");
-        }
-    }
-
-    /// A detail shown with `-v`.
-    pub fn detail(&self, message: impl std::fmt::Display) {
-        if self.level >= 1 {
-            eprintln!("{message}");
-        }
-    }
-
-    pub fn warn(&self, message: impl std::fmt::Display) {
-        if self.level >= 0 {
-            eprintln!("warning: {message}");
-        }
-    }
 }

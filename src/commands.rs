@@ -4,21 +4,52 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, Cli, Command, InspectArgs, Log, PackArgs, VerifyArgs};
+use crate::cli::{BuildArgs, Cli, Command, InspectArgs, PackArgs, VerifyArgs};
+use crate::log::Log;
 use crate::options::BundleOptions;
 use crate::plan::human_size;
 use crate::project::{self, Project};
-use crate::{build, collect, fail, inspect, link, resolve, verify, write};
+use crate::summary::{Failure, Summary};
+use crate::{build, collect, fail, generate, inspect, link, resolve, verify, write};
 
 /// Runs the command line `cli`.
 pub fn run(cli: Cli) -> Result<()> {
     let log = Log::new(cli.verbose, cli.quiet);
     match cli.command {
-        Command::Build(args) => build(args, log),
-        Command::Pack(args) => pack(args, log),
+        Command::Build(args) => {
+            let json = args.bundle.json;
+            answer(json, build(args, for_json(log, json)))
+        }
+        Command::Pack(args) => {
+            let json = args.bundle.json;
+            answer(json, pack(args, for_json(log, json)))
+        }
         Command::Verify(args) => verify(args, log),
         Command::Inspect(args) => inspect(args),
+        Command::Completions(args) => generate::completions(args.shell, &mut std::io::stdout()),
+        Command::Man(args) => {
+            for page in generate::man(&args.dir)? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
     }
+}
+
+/// With `--json`, stdout is for the JSON alone and no bar is drawn.
+fn for_json(log: Log, json: bool) -> Log {
+    match json {
+        true => log.without_progress(),
+        false => log,
+    }
+}
+
+/// With `--json`, a failure is told on stdout too: tools read it there.
+fn answer(json: bool, result: Result<()>) -> Result<()> {
+    if let (true, Err(err)) = (json, &result) {
+        println!("{}", serde_json::to_string_pretty(&Failure::new(err))?);
+    }
+    result
 }
 
 /// `build`: the script given, else the one the project in the working
@@ -99,7 +130,9 @@ fn bundle(
     log: Log,
 ) -> Result<()> {
     let output = options.output(plugin, env)?;
+    let collecting = log.spinner("Collecting");
     let mut plan = collect::plan(plugin, env, &options.collect())?;
+    drop(collecting);
     let (count, size) = plan.size_under(&plugin.layout.site);
     log.info(format!(
         "site-packages: {count} files, {}",
@@ -108,7 +141,9 @@ fn bundle(
     if options.bytecode {
         collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
     }
+    let linking = log.spinner("Linking");
     let mut linked = link::link(plan, &options.link(plugin, env), log)?;
+    drop(linking);
     write::add_sbom(&mut linked.plan, plugin, env, &linked.report)?;
     if options.dry_run {
         print!("{}", linked.plan.describe());
@@ -116,7 +151,7 @@ fn bundle(
     }
     let compiler = build::compiler_version()?;
     let manifest = write::manifest(plugin, env, &linked.plan, &linked.report, &compiler);
-    let written = write::write(&linked.plan, &plugin.layout, manifest, &output)?;
+    let written = write::write(&linked.plan, &plugin.layout, manifest, &output, log)?;
     for module in &written.no_bytecode {
         log.detail(format!(
             "no bytecode for `{}`: it does not compile with this Python",
@@ -131,6 +166,10 @@ fn bundle(
         human_size(files.iter().map(|f| f.size).sum())
     ));
     log.info(linked.report.summary());
+    if options.json {
+        let summary = Summary::new(&output.path, &written, &linked.report, log.warnings());
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
     Ok(())
 }
 

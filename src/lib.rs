@@ -11,7 +11,10 @@
 //! stages ask whatever differs between CPython and PyPy; `bundle`, the
 //! bundle contract (layout, manifest, formats); `elf`, the one module that
 //! reads and edits ELF files; `inspect`, which describes a library or a
-//! bundle; `scratch`, the temporary folders a build works in.
+//! bundle; `scratch`, the temporary folders a build works in; `generate`,
+//! the completion scripts and man page made from the command line;
+//! `summary`, what `build --json` and `pack --json` print; `log`, what
+//! a person reads on stderr, progress bars included.
 
 pub mod build;
 pub mod collect;
@@ -28,10 +31,13 @@ pub mod cli;
 mod commands;
 pub mod elf;
 mod error;
+mod generate;
 pub mod inspect;
+pub mod log;
 mod options;
 pub mod plan;
 pub mod scratch;
+mod summary;
 
 pub use commands::run;
 pub use error::{fail, report, Hint};

@@ -22,6 +22,8 @@ pub struct BundleOptions {
     pub apps: Vec<PathBuf>,
     output: Option<PathBuf>,
     pub dry_run: bool,
+    /// `--json`: the summary on stdout.
+    pub json: bool,
     pub force: bool,
     pub keep_stdlib: Vec<String>,
     pub keep_build_tools: bool,
@@ -72,6 +74,7 @@ impl BundleOptions {
                 .output
                 .or_else(|| Some(project?.path(config.output.as_ref()?))),
             dry_run: args.dry_run,
+            json: args.json,
             force: args.force,
             keep_stdlib: listed(args.keep_stdlib, &config.keep_stdlib),
             keep_build_tools: args.keep_build_tools,

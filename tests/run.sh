@@ -13,6 +13,8 @@ done
 # the debug files of --debug-dir (tests/it/debuginfo.rs).
 command -v strace >/dev/null || need_apt+=(strace)
 command -v gdb >/dev/null || need_apt+=(gdb)
+# groff checks that the man pages are valid roff (tests/it/generated.rs).
+command -v groff >/dev/null || need_apt+=(groff-base)
 # Debian's own Python 3.11 with its shared libpython, for the Debian venvs;
 # six and cffi's backend give the system-site venv a module to carry from
 # the base and one its venv shadows (tests/it/environments.rs).

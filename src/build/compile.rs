@@ -18,10 +18,10 @@ use anyhow::{Context, Result};
 use super::Keywords;
 use crate::backend::SHARED_STUBS;
 use crate::bundle::Layout;
-use crate::cli::Log;
 use crate::elf::{self, ElfInfo};
 use crate::fail;
 use crate::loader::System;
+use crate::log::Log;
 use crate::resolve::Environment;
 
 /// How many lines of compiler errors to show.

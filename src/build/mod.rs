@@ -17,9 +17,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::bundle::Layout;
-use crate::cli::Log;
 use crate::elf::Edits;
 use crate::fail;
+use crate::log::Log;
 use crate::plan::Source;
 use crate::resolve::Environment;
 

@@ -17,9 +17,9 @@ use sha2::{Digest, Sha256};
 
 use super::{compile, read, shim, Plugin};
 use crate::bundle::Layout;
-use crate::cli::Log;
 use crate::elf::{examine, Edits, ElfInfo, PathKind, SearchPath};
 use crate::fail;
+use crate::log::Log;
 use crate::plan::Source;
 use crate::resolve::Environment;
 

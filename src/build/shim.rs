@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use super::compile;
 use crate::bundle::Layout;
-use crate::cli::Log;
 use crate::elf::{ElfInfo, Examined};
+use crate::log::Log;
 
 const SHIM: &str = include_str!("../../stubs/shim.c");
 /// Exported functions of every shared library, which the C runtime

@@ -12,10 +12,10 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::backend::Backend;
-use crate::cli::Log;
 use crate::elf::{self, ElfInfo};
 use crate::fail;
 use crate::loader::{self, allowlist, Inherited, Requester, System};
+use crate::log::Log;
 use crate::plan::{Plan, Source};
 
 /// Hex digits of the content hash in a vendored library's name.

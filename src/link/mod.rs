@@ -28,9 +28,9 @@ use closure::{Closure, Origin, Target};
 pub use debuginfo::DebugInfo;
 
 use crate::backend::Backend;
-use crate::cli::Log;
 use crate::elf::{Edits, ElfInfo, PathKind, SearchPath};
 use crate::loader::{self, System};
+use crate::log::Log;
 use crate::plan::{Entry, Plan, Source};
 
 /// What the user told the link stage.

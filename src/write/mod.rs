@@ -21,9 +21,10 @@ use sha2::{Digest, Sha256};
 
 use crate::build::Plugin;
 use crate::bundle::{
-    format, Distribution, Format, Layout, Manifest, ManifestFile, PythonInfo, Requires,
+    format, Distribution, Layout, Manifest, ManifestFile, PythonInfo, Requires, Sink,
 };
 use crate::link::Report;
+use crate::log::{Log, Progress};
 use crate::plan::{Plan, Source};
 use crate::resolve::Environment;
 use crate::{elf, fail, Hint};
@@ -78,8 +79,14 @@ pub fn manifest(
     Manifest::new(&plugin.module, python, compiler, distributions, requires)
 }
 
-/// Writes `plan` to `out`.
-pub fn write(plan: &Plan, layout: &Layout, manifest: Manifest, out: &Output) -> Result<Written> {
+/// Writes `plan` to `out`, counting files on a progress bar.
+pub fn write(
+    plan: &Plan,
+    layout: &Layout,
+    manifest: Manifest,
+    out: &Output,
+    log: Log,
+) -> Result<Written> {
     if plan.strips() {
         strip::check_objcopy()?;
     }
@@ -95,16 +102,12 @@ pub fn write(plan: &Plan, layout: &Layout, manifest: Manifest, out: &Output) -> 
         manifest,
         no_bytecode: Vec::new(),
     };
-    let result = fill(
-        plan,
-        layout,
-        &mut written,
-        format,
-        &staging,
-        &top,
-        out.mtime,
-    )
-    .and_then(|()| publish(&staging, &out.path, &parent, &name));
+    let progress = log.progress(plan.entries.len(), "Writing");
+    let result = format
+        .create(&staging, &top, out.mtime)
+        .and_then(|sink| fill(plan, layout, &mut written, sink, out.mtime, &progress))
+        .and_then(|()| publish(&staging, &out.path, &parent, &name));
+    drop(progress);
     if let Err(err) = result {
         remove(&staging);
         let hint = if is_disk_full(&err) {
@@ -191,15 +194,14 @@ fn fill(
     plan: &Plan,
     layout: &Layout,
     written: &mut Written,
-    format: &dyn Format,
-    staging: &Path,
-    top: &str,
+    mut sink: Box<dyn Sink>,
     mtime: u64,
+    progress: &Progress,
 ) -> Result<()> {
-    let mut sink = format.create(staging, top, mtime)?;
     let mut compiler = None;
     let mut sboms = Vec::new();
     for entry in &plan.entries {
+        progress.inc();
         let data: Box<dyn Read> = match &entry.source {
             Source::Sbom(draft) => {
                 sboms.push((entry, draft));

@@ -461,3 +461,23 @@ fn packed_plugin_reached_through_an_install_symlink_starts_in_a_bare_root() {
     );
     assert_eq!(printed, ["1\n1\n42\n", "1\n1\n42\n"]);
 }
+
+#[test]
+fn pack_json_agrees_with_the_manifest_even_with_quiet() {
+    let out = workdir("pack-json").join("bundle");
+    let output = run_ok(
+        embedpack()
+            .arg("pack")
+            .arg(hand_built_sentinel())
+            .arg("--venv")
+            .arg(venv())
+            .arg("-o")
+            .arg(&out)
+            .args(["--json", "-q"]),
+    );
+    let text = stdout(&output);
+    let summary: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}:\n{text}"));
+    crate::summary::assert_matches_manifest(&summary, &out);
+    assert_eq!(stderr(&output), "", "-q printed on stderr");
+}

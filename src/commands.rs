@@ -29,7 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions(args) => generate::completions(args.shell, &mut std::io::stdout()),
         Command::Man(args) => {
             for page in generate::man(&args.dir)? {
-                println!("{}", page.display());
+                out(&format!("{}\n", page.display()))?;
             }
             Ok(())
         }
@@ -47,7 +47,7 @@ fn for_json(log: Log, json: bool) -> Log {
 /// With `--json`, a failure is told on stdout too: tools read it there.
 fn answer(json: bool, result: Result<()>) -> Result<()> {
     if let (true, Err(err)) = (json, &result) {
-        println!("{}", serde_json::to_string_pretty(&Failure::new(err))?);
+        out_json(&Failure::new(err))?;
     }
     result
 }
@@ -146,7 +146,7 @@ fn bundle(
     drop(linking);
     write::add_sbom(&mut linked.plan, plugin, env, &linked.report)?;
     if options.dry_run {
-        print!("{}", linked.plan.describe());
+        out(&linked.plan.describe())?;
         return Ok(());
     }
     let compiler = build::compiler_version()?;
@@ -168,7 +168,7 @@ fn bundle(
     log.info(linked.report.summary());
     if options.json {
         let summary = Summary::new(&output.path, &written, &linked.report, log.warnings());
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        out_json(&summary)?;
     }
     Ok(())
 }
@@ -184,15 +184,15 @@ fn verify(args: VerifyArgs, log: Log) -> Result<()> {
                 "error": crate::error::message(&err),
                 "hint": crate::error::hint_of(&err),
             });
-            println!("{}", serde_json::to_string_pretty(&answer)?);
+            out_json(&answer)?;
             return Err(err);
         }
         Err(err) => return Err(err),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out_json(&report)?;
     } else {
-        print!("{}", report.to_text());
+        out(&report.to_text())?;
     }
     if report.problems.iter().any(|p| p.problem == "unsafe") {
         return Err(fail(
@@ -221,9 +221,30 @@ fn verify(args: VerifyArgs, log: Log) -> Result<()> {
 fn inspect(args: InspectArgs) -> Result<()> {
     let description = inspect::inspect(&args.path, args.venv.as_deref())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&description)?);
+        out_json(&description)?;
     } else {
-        print!("{}", description.to_text());
+        out(&description.to_text())?;
     }
     Ok(())
+}
+
+/// Writes `text` to stdout.  A reader that went away (`| head`) is not an
+/// error: it has what it wanted.
+fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes `value` to stdout as pretty JSON and a newline.
+fn out_json(value: &impl serde::Serialize) -> Result<()> {
+    out(&format!("{}\n", serde_json::to_string_pretty(value)?))
 }

@@ -572,3 +572,29 @@ fn venv_without_pip_gets_a_hint_it_can_follow() {
         stderr(&output)
     );
 }
+
+/// A reader that stops early (`embedpack build --dry-run | head -1`) is
+/// not an error: the plan, longer than a pipe holds, ends there quietly.
+#[test]
+fn dry_run_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let out = workdir("cli-dry-run-head").join("out");
+    let mut child = sentinel_command(&venv(), &out)
+        .arg("--dry-run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("  <- "), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("error:"),
+        "{err}"
+    );
+}

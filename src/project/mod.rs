@@ -158,7 +158,7 @@ fn is_root(dir: &Path) -> bool {
         .get("build-system")
         .and_then(|system| system.get("build-backend"))
         .and_then(|backend| backend.as_str());
-    embedpack || backend.map_or(true, |b| b.starts_with("setuptools"))
+    embedpack || backend.is_none_or(|b| b.starts_with("setuptools"))
 }
 
 /// The folder the build script in `script_dir` runs from: its project's

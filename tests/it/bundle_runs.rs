@@ -173,22 +173,22 @@ fn plugin_reached_through_an_install_symlink_starts_in_a_bare_root() {
     assert_eq!(printed, ["1\n1\n42\n", "1\n1\n42\n"]);
 }
 
-/// Functions the init code or the app registers with `atexit` run when
-/// the host exits, last registered first, as at a Python program's exit;
-/// one that raises is reported and the others still run; what they print
-/// is flushed.  In a Python host, whose own exit runs them, they run once.
-#[test]
-fn atexit_functions_run_when_the_host_exits() {
-    let register = [
-        "__import__('atexit').register(checks.say, 'registered first') is not None",
-        "__import__('atexit').register(lambda: 1 / 0) is not None",
-        "__import__('atexit').register(checks.say, 'registered last') is not None",
-        "checks.say('before exit')",
-    ];
+/// What the atexit tests evaluate in a bundle: three functions
+/// registered, the second raising, then a line printed.
+pub const ATEXIT_REGISTER: [&str; 4] = [
+    "__import__('atexit').register(checks.say, 'registered first') is not None",
+    "__import__('atexit').register(lambda: 1 / 0) is not None",
+    "__import__('atexit').register(checks.say, 'registered last') is not None",
+    "checks.say('before exit')",
+];
+
+/// Runs `ATEXIT_REGISTER` in the plugin `library` from the dlopen host,
+/// checks what was printed, in order, and returns the host's stderr.
+pub fn assert_atexit_functions_run(library: &Path) -> String {
     let output = run_ok(
         Command::new(run_plugin_host())
-            .arg(sentinel_bundle().join("libsentinel.so"))
-            .args(register),
+            .arg(library)
+            .args(ATEXIT_REGISTER),
     );
     let out = stdout(&output);
     let printed: Vec<&str> = out.lines().filter(|l| !l.starts_with('1')).collect();
@@ -198,11 +198,18 @@ fn atexit_functions_run_when_the_host_exits() {
         "stdout:\n{out}\nstderr:\n{}",
         stderr(&output)
     );
-    assert!(
-        stderr(&output).contains("ZeroDivisionError"),
-        "{}",
-        stderr(&output)
-    );
+    stderr(&output)
+}
+
+/// Functions the init code or the app registers with `atexit` run when
+/// the host exits, last registered first, as at a Python program's exit;
+/// one that raises is reported and the others still run; what they print
+/// is flushed.  In a Python host, whose own exit runs them, they run once.
+#[test]
+fn atexit_functions_run_when_the_host_exits() {
+    let register = ATEXIT_REGISTER;
+    let err = assert_atexit_functions_run(&sentinel_bundle().join("libsentinel.so"));
+    assert!(err.contains("ZeroDivisionError"), "{err}");
 
     let code = "import ctypes, sys\n\
                 lib = ctypes.CDLL(sys.argv[1])\n\

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::bundle_runs::assert_unchanged;
+use crate::bundle_runs::{assert_atexit_functions_run, assert_unchanged, ATEXIT_REGISTER};
 use crate::support::*;
 
 fn pypy_venv() -> PathBuf {
@@ -581,26 +581,8 @@ fn cpython_bundle_in_a_process_that_runs_pypy_says_so_and_returns_0() {
 /// whose own exit runs them, once.
 #[test]
 fn pypy_atexit_functions_run_when_the_host_exits() {
-    let register = [
-        "__import__('atexit').register(checks.say, 'registered first') is not None",
-        "__import__('atexit').register(lambda: 1 / 0) is not None",
-        "__import__('atexit').register(checks.say, 'registered last') is not None",
-        "checks.say('before exit')",
-    ];
-    let output = run_ok(
-        Command::new(run_plugin_host())
-            .arg(pypy_bundle().join("libsentinel.so"))
-            .args(register),
-    );
-    let out = stdout(&output);
-    let printed: Vec<&str> = out.lines().filter(|l| !l.starts_with('1')).collect();
-    assert_eq!(
-        printed,
-        ["before exit", "registered last", "registered first"],
-        "stdout:\n{out}\nstderr:\n{}",
-        stderr(&output)
-    );
-    let err = stderr(&output);
+    let register = ATEXIT_REGISTER;
+    let err = assert_atexit_functions_run(&pypy_bundle().join("libsentinel.so"));
     assert_eq!(err.matches("ZeroDivisionError").count(), 1, "{err}");
 
     let code = "import ctypes, sys\n\

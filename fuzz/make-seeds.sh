@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the seed inputs of the elf_patch corpus from the C fixtures in
+# Rebuilds the seed inputs of the fuzz corpora: for elf_patch, from the C fixtures in
 # tests/fixtures/elf: libraries linked by GNU ld and by lld, with RPATH,
 # RUNPATH, symbol versions, TLS, and a PIE executable.  The seeds are
 # checked in; rerun this only to change them.
@@ -26,3 +26,6 @@ gcc -O1 -s -fPIE -pie -o "$tmp/seed-gnu-ld-pie" "$src/main.c" "$tmp/seed-gnu-ld-
 
 cp "$tmp"/seed-* "$out"/
 ls -l "$out"/seed-*
+
+# The other targets' seeds, from fuzz/make_seeds.py.
+python3 fuzz/make_seeds.py "$PWD"

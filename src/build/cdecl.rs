@@ -451,7 +451,9 @@ fn is_ident(word: &str) -> bool {
 
 /// `text[span]` with `edits` (byte ranges inside `span`) applied.
 fn apply(text: &str, span: Range<usize>, mut edits: Vec<(Range<usize>, &str)>) -> String {
-    edits.sort_by_key(|(range, _)| range.start);
+    // An insertion (an empty range) goes before a replacement at the same
+    // place: `extern ` before the `bool` of `_Bool flag;`.
+    edits.sort_by_key(|(range, _)| (range.start, range.end));
     let mut out = String::new();
     let mut cursor = span.start;
     for (range, replacement) in edits {
@@ -469,6 +471,14 @@ mod tests {
 
     fn text(api: &str) -> String {
         rewrite(api).text
+    }
+
+    /// Found by fuzzing: the `extern ` a variable gets and the `bool` of
+    /// its `_Bool` are two edits at one place, and were applied out of
+    /// order.
+    #[test]
+    fn a_bool_variable_gets_extern_before_its_type() {
+        assert_eq!(text("_Bool ready;\n"), "extern bool ready;\n");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! capture the embedding FFI it defines, and compile the plugin with
 //! embedpack's bootstrap linked in.
 
-mod cdecl;
+pub(crate) mod cdecl;
 mod compile;
 mod embed_py;
 mod header;

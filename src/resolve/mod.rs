@@ -2,7 +2,7 @@
 //! once, everything the later stages need to know about it, and find the
 //! runtime library it runs on (its backend says how).
 
-mod pyvenv;
+pub(crate) mod pyvenv;
 
 use std::path::{Path, PathBuf};
 

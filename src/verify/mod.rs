@@ -4,6 +4,7 @@
 //! whose dependency would not be found on the target machine.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -35,7 +36,11 @@ pub struct Report {
 }
 
 struct Found {
+    /// The bytes read, at most one more than the manifest's size.
     size: u64,
+    /// Whether the file holds more bytes than the manifest says (only
+    /// one more was read).
+    longer: bool,
     mode: u32,
     sha256: String,
     /// What an ELF file needs, and where it looks.
@@ -43,58 +48,53 @@ struct Found {
 }
 
 /// Compares the bundle at `bundle` with its manifest.
+///
+/// The manifest is read first, so that no file is read further than one
+/// byte past the size the manifest gives it, and a file it does not list
+/// is not read at all: an archive entry that inflates to gigabytes costs
+/// no more memory or time than the file it stands for.
 pub fn verify(bundle: &Path) -> Result<Report> {
+    match compare_all(bundle) {
+        Err(err) => match err.downcast_ref::<format::Refused>() {
+            Some(refused) => Ok(Report {
+                bundle: bundle.display().to_string(),
+                ok: false,
+                files: 0,
+                problems: vec![Problem {
+                    path: refused.entry.clone(),
+                    problem: "unsafe",
+                    detail: format!("{}; nothing else was checked", refused.why),
+                }],
+            }),
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
+fn compare_all(bundle: &Path) -> Result<Report> {
+    let manifest = Manifest::read(bundle)?;
+    let sizes: BTreeMap<&Path, u64> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_path(), f.size))
+        .collect();
     let mut found = BTreeMap::new();
-    let mut manifest_text = None;
-    let walked = format::of(bundle).each_file(bundle, &mut |path, mode, data| {
+    format::of(bundle).each_file(bundle, &mut |path, mode, data| {
         if path == Path::new(MANIFEST) {
-            let mut bytes = Vec::new();
-            data.read_to_end(&mut bytes)
-                .context("cannot read the manifest")?;
-            manifest_text = Some(bytes);
             return Ok(());
         }
+        let Some(&size) = sizes.get(path) else {
+            found.insert(path.to_path_buf(), Found::unlisted(mode));
+            return Ok(());
+        };
         let mut bytes = Vec::new();
-        data.read_to_end(&mut bytes)
+        data.take(size.saturating_add(1))
+            .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read `{}`", name::display(path)))?;
-        let elf = if bytes.starts_with(b"\x7fELF") {
-            crate::elf::read(&bytes).ok().flatten()
-        } else {
-            None
-        };
-        found.insert(
-            path.to_path_buf(),
-            Found {
-                size: bytes.len() as u64,
-                mode,
-                sha256: format!("{:x}", Sha256::digest(&bytes)),
-                elf,
-            },
-        );
+        found.insert(path.to_path_buf(), Found::of(&bytes, size, mode));
         Ok(())
-    });
-    if let Err(err) = walked {
-        let Some(refused) = err.downcast_ref::<format::Refused>() else {
-            return Err(err);
-        };
-        return Ok(Report {
-            bundle: bundle.display().to_string(),
-            ok: false,
-            files: 0,
-            problems: vec![Problem {
-                path: refused.entry.clone(),
-                problem: "unsafe",
-                detail: format!("{}; nothing else was checked", refused.why),
-            }],
-        });
-    }
-    let text = manifest_text.ok_or_else(|| {
-        crate::fail(
-            format!("`{}` has no {MANIFEST}", bundle.display()),
-            "is this a bundle embedpack wrote?",
-        )
     })?;
-    let manifest = Manifest::parse(&text, bundle)?;
     let mut problems = unresolved(&manifest, &found);
     problems.extend(compare(&manifest, &mut found));
     Ok(Report {
@@ -103,6 +103,34 @@ pub fn verify(bundle: &Path) -> Result<Report> {
         files: manifest.files.len(),
         problems,
     })
+}
+
+impl Found {
+    fn of(bytes: &[u8], listed_size: u64, mode: u32) -> Found {
+        let elf = if bytes.starts_with(b"\x7fELF") {
+            crate::elf::read(bytes).ok().flatten()
+        } else {
+            None
+        };
+        Found {
+            size: bytes.len() as u64,
+            longer: bytes.len() as u64 > listed_size,
+            mode,
+            sha256: format!("{:x}", Sha256::digest(bytes)),
+            elf,
+        }
+    }
+
+    /// A file the manifest does not list: extra, whatever it holds.
+    fn unlisted(mode: u32) -> Found {
+        Found {
+            size: 0,
+            longer: false,
+            mode,
+            sha256: String::new(),
+            elf: None,
+        }
+    }
 }
 
 /// Every dependency of every ELF file must resolve through the file's own
@@ -161,7 +189,16 @@ fn compare(manifest: &Manifest, found: &mut BTreeMap<PathBuf, Found>) -> Vec<Pro
             );
             continue;
         };
-        if actual.sha256 != file.sha256 || actual.size != file.size {
+        if actual.longer {
+            problem(
+                &file.path,
+                "changed",
+                format!(
+                    "more than {} bytes, manifest says {} ({} bytes)",
+                    file.size, file.sha256, file.size
+                ),
+            );
+        } else if actual.sha256 != file.sha256 || actual.size != file.size {
             problem(
                 &file.path,
                 "changed",

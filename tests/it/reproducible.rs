@@ -328,6 +328,57 @@ fn verify_refuses_archive_entries_that_escape() {
     assert!(json["hint"].is_string(), "{json}");
 }
 
+/// An archive whose entry inflates to far more than the manifest says
+/// its file holds: verify reads one byte past the listed size and stops,
+/// so a compression bomb costs neither memory nor time. Run with less
+/// address space than the entry would fill.
+#[test]
+fn verify_reads_no_entry_past_its_listed_size() {
+    let dir = workdir("bomb");
+    let make = "import io, json, sys, tarfile, zipfile\n\
+                out, top = sys.argv[1], 'bomb'\n\
+                manifest = json.dumps({'embedpack': '0.1.0', 'module': 'bomb',\n\
+                \x20   'python': {'implementation': 'cpython', 'version': '3.11.7',\n\
+                \x20              'soabi': None, 'libpython': 'libpython3.11.so.1.0'},\n\
+                \x20   'compiler': 'cc', 'distributions': [],\n\
+                \x20   'files': [{'path': 'zeros', 'size': 5, 'mode': 420, 'sha256': '0' * 64}]}).encode()\n\
+                chunk, chunks = bytes(1 << 20), 640\n\
+                with zipfile.ZipFile(out + '.zip', 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as z:\n\
+                \x20   z.writestr(top + '/MANIFEST.json', manifest)\n\
+                \x20   with z.open(top + '/zeros', 'w', force_zip64=True) as f:\n\
+                \x20       for _ in range(chunks): f.write(chunk)\n\
+                with tarfile.open(out + '.tar.gz', 'w:gz', compresslevel=1) as t:\n\
+                \x20   info = tarfile.TarInfo(top + '/MANIFEST.json'); info.size = len(manifest)\n\
+                \x20   t.addfile(info, io.BytesIO(manifest))\n\
+                \x20   info = tarfile.TarInfo(top + '/zeros'); info.size = len(chunk) * chunks\n\
+                \x20   t.addfile(info, open('/dev/zero', 'rb'))\n";
+    run_ok(
+        Command::new(&python().path)
+            .args(["-c", make])
+            .arg(dir.join("bomb")),
+    );
+    for archive in ["bomb.zip", "bomb.tar.gz"] {
+        let output = Command::new("prlimit")
+            .arg(format!("--as={}", 256 << 20))
+            .arg(env!("CARGO_BIN_EXE_embedpack"))
+            .args(["verify", "--json"])
+            .arg(dir.join(archive))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{archive}: {}",
+            stderr(&output)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["problems"][0]["path"], "zeros", "{json}");
+        assert_eq!(json["problems"][0]["problem"], "changed", "{json}");
+        let detail = json["problems"][0]["detail"].as_str().unwrap();
+        assert!(detail.starts_with("more than 5 bytes"), "{detail}");
+    }
+}
+
 #[test]
 fn verify_names_an_elf_dependency_the_bundle_lost() {
     let dir = workdir("lost-library");

@@ -33,13 +33,25 @@ pub trait Format: Sync {
     fn each_file(&self, path: &Path, visit: &mut Visit) -> Result<()>;
 
     /// The bytes of the file `name` (relative to the top), if the bundle
-    /// at `path` holds it.
+    /// at `path` holds it: a file of what embedpack writes beside the
+    /// bundle's own files (the manifest, the bill of materials), so one
+    /// larger than `READ_ONE_LIMIT` is refused rather than read.
     fn read_one(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
         let mut found = None;
-        self.each_file(path, &mut |path, _, data| {
-            if path == Path::new(name) {
+        self.each_file(path, &mut |entry, _, data| {
+            if entry == Path::new(name) {
                 let mut bytes = Vec::new();
-                data.read_to_end(&mut bytes)?;
+                data.take(READ_ONE_LIMIT + 1).read_to_end(&mut bytes)?;
+                if bytes.len() as u64 > READ_ONE_LIMIT {
+                    return Err(crate::fail(
+                        format!(
+                            "`{name}` in `{}` is larger than {} MiB",
+                            path.display(),
+                            READ_ONE_LIMIT >> 20
+                        ),
+                        "embedpack never writes one that large; is this a bundle embedpack wrote?",
+                    ));
+                }
                 found = Some(bytes);
             }
             Ok(())
@@ -47,6 +59,10 @@ pub trait Format: Sync {
         Ok(found)
     }
 }
+
+/// The most bytes `read_one` reads: a manifest of a million files is
+/// about 170 MiB.
+const READ_ONE_LIMIT: u64 = 256 << 20;
 
 /// An entry a reader refuses — a link, or a name that would land outside
 /// the bundle — as the error that says so; `verify` reports it as what is
@@ -159,6 +175,18 @@ fn lower_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default()
+}
+
+/// The zip reader over bytes in memory, for the fuzz targets.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn each_zip_entry(bytes: &[u8], visit: &mut Visit) -> Result<()> {
+    zip::each_entry(std::io::Cursor::new(bytes), Path::new("fuzzed.zip"), visit)
+}
+
+/// The .tar.gz reader over bytes in memory, for the fuzz targets.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn each_tar_gz_entry(bytes: &[u8], visit: &mut Visit) -> Result<()> {
+    tar_gz::each_entry(bytes, Path::new("fuzzed.tar.gz"), visit)
 }
 
 /// An archive entry's name `TOP/rest` → `rest`, refusing names that could

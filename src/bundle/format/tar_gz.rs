@@ -35,34 +35,41 @@ impl Format for TarGz {
 
     fn each_file(&self, path: &Path, visit: &mut Visit) -> Result<()> {
         let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        let entries = archive
-            .entries()
-            .with_context(|| format!("`{}` is not a .tar.gz archive", path.display()))?;
-        for entry in entries {
-            let mut entry = entry.with_context(|| format!("cannot read `{}`", path.display()))?;
-            let name = entry
-                .path()
-                .with_context(|| format!("cannot read `{}`", path.display()))?
-                .into_owned();
-            match entry.header().entry_type() {
-                tar::EntryType::Directory => continue,
-                tar::EntryType::Regular | tar::EntryType::Continuous => {}
-                _ => {
-                    return Err(Refused::new(
-                        &name,
-                        "is not a regular file; a bundle holds none",
-                    ))
-                    .with_context(|| format!("refusing `{}`", path.display()))
-                }
-            }
-            let relative =
-                inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;
-            let mode = entry.header().mode().unwrap_or(0o644) & 0o7777;
-            visit(&relative, mode, &mut entry)?;
-        }
-        Ok(())
+        each_entry(file, path, visit)
     }
+}
+
+/// Calls `visit` for every regular file of the gzipped tar stream
+/// `archive` (named `path` in messages), refusing every other kind of
+/// entry and names that would land outside the bundle.
+pub(super) fn each_entry(archive: impl Read, path: &Path, visit: &mut Visit) -> Result<()> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    let entries = archive
+        .entries()
+        .with_context(|| format!("`{}` is not a .tar.gz archive", path.display()))?;
+    for entry in entries {
+        let mut entry = entry.with_context(|| format!("cannot read `{}`", path.display()))?;
+        let name = entry
+            .path()
+            .with_context(|| format!("cannot read `{}`", path.display()))?
+            .into_owned();
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => continue,
+            tar::EntryType::Regular | tar::EntryType::Continuous => {}
+            _ => {
+                return Err(Refused::new(
+                    &name,
+                    "is not a regular file; a bundle holds none",
+                ))
+                .with_context(|| format!("refusing `{}`", path.display()))
+            }
+        }
+        let relative =
+            inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o7777;
+        visit(&relative, mode, &mut entry)?;
+    }
+    Ok(())
 }
 
 struct TarSink {

@@ -9,7 +9,7 @@
 use crate::bundle::civil::Civil;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -43,27 +43,34 @@ impl Format for Zip {
 
     fn each_file(&self, path: &Path, visit: &mut Visit) -> Result<()> {
         let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let mut zip = zip::ZipArchive::new(file)
-            .with_context(|| format!("`{}` is not a zip archive", path.display()))?;
-        for i in 0..zip.len() {
-            let mut entry = zip
-                .by_index(i)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            let name = PathBuf::from(OsStr::from_bytes(entry.name_raw()));
-            if entry.is_dir() {
-                continue;
-            }
-            if entry.is_symlink() {
-                return Err(Refused::new(&name, "is a link; a bundle holds none"))
-                    .with_context(|| format!("refusing `{}`", path.display()));
-            }
-            let relative =
-                inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;
-            let mode = entry.unix_mode().unwrap_or(0o644) & 0o7777;
-            visit(&relative, mode, &mut entry)?;
-        }
-        Ok(())
+        each_entry(file, path, visit)
     }
+}
+
+/// Calls `visit` for every regular file of the zip archive `archive`
+/// (named `path` in messages), refusing links and names that would land
+/// outside the bundle.
+pub(super) fn each_entry(archive: impl Read + Seek, path: &Path, visit: &mut Visit) -> Result<()> {
+    let mut zip = zip::ZipArchive::new(archive)
+        .with_context(|| format!("`{}` is not a zip archive", path.display()))?;
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let name = PathBuf::from(OsStr::from_bytes(entry.name_raw()));
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.is_symlink() {
+            return Err(Refused::new(&name, "is a link; a bundle holds none"))
+                .with_context(|| format!("refusing `{}`", path.display()));
+        }
+        let relative =
+            inside_top(&name).with_context(|| format!("refusing `{}`", path.display()))?;
+        let mode = entry.unix_mode().unwrap_or(0o644) & 0o7777;
+        visit(&relative, mode, &mut entry)?;
+    }
+    Ok(())
 }
 
 const LOCAL_HEADER: u32 = 0x0403_4b50;

@@ -1,0 +1,2 @@
+
+    int evaluate(const char *expression);

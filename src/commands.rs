@@ -138,6 +138,11 @@ fn bundle(
         "site-packages: {count} files, {}",
         human_size(size)
     ));
+    let left_out = options.stdlib_left_out(env);
+    log.info(format!(
+        "standard library: left out {}; keep one with --keep-stdlib NAME",
+        left_out.join(", ")
+    ));
     if options.bytecode {
         collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
     }
@@ -167,7 +172,13 @@ fn bundle(
     ));
     log.info(linked.report.summary());
     if options.json {
-        let summary = Summary::new(&output.path, &written, &linked.report, log.warnings());
+        let summary = Summary::new(
+            &output.path,
+            &written,
+            &linked.report,
+            left_out,
+            log.warnings(),
+        );
         out_json(&summary)?;
     }
     Ok(())

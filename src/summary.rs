@@ -32,6 +32,9 @@ pub struct Summary {
     /// Python modules bundled without bytecode (they do not compile with
     /// the bundle's Python), by their path in the bundle.
     pub no_bytecode: Vec<String>,
+    /// The parts of the standard library left out (`--keep-stdlib NAME`
+    /// keeps one).
+    pub stdlib_left_out: Vec<String>,
     /// Every warning given, also those `-q` kept off stderr.
     pub warnings: Vec<String>,
 }
@@ -58,6 +61,7 @@ impl Summary {
         output: &Path,
         written: &Written,
         linked: &Report,
+        stdlib_left_out: Vec<String>,
         warnings: Vec<String>,
     ) -> Summary {
         let manifest = &written.manifest;
@@ -86,6 +90,7 @@ impl Summary {
                 .iter()
                 .map(|m| name::display(m))
                 .collect(),
+            stdlib_left_out,
             warnings,
         }
     }
@@ -140,7 +145,13 @@ mod tests {
             ..Report::default()
         };
         let warnings = vec!["something odd".to_string()];
-        let summary = Summary::new(Path::new("/out/plugin.tar.gz"), &written, &report, warnings);
+        let summary = Summary::new(
+            Path::new("/out/plugin.tar.gz"),
+            &written,
+            &report,
+            vec!["test".to_string()],
+            warnings,
+        );
         let json = serde_json::to_string_pretty(&summary).unwrap();
         assert_eq!(
             json,
@@ -167,6 +178,9 @@ mod tests {
   },
   "no_bytecode": [
     "site-packages/bad.py"
+  ],
+  "stdlib_left_out": [
+    "test"
   ],
   "warnings": [
     "something odd"

@@ -110,6 +110,16 @@ impl Part {
             modules: &[],
         }
     }
+
+    /// A part made of extension modules only.
+    pub const fn module(name: &'static str, modules: &'static [&'static str]) -> Part {
+        Part {
+            name,
+            folders: &[],
+            nested: &[],
+            modules,
+        }
+    }
 }
 
 /// The bootstrap: C sources written beside each other and compiled with

@@ -163,6 +163,51 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert!(!out.exists());
 }
 
+/// Line editing, curses and NIS are left out with the libraries only
+/// they need, and the build says so; `--keep-stdlib` brings each back
+/// with its libraries.
+#[test]
+fn terminal_and_deprecated_parts_are_left_out_with_their_libraries() {
+    let out = workdir("cli-left-out").join("out");
+    let planned = |keep: &[&str]| {
+        let mut command = sentinel_command(&venv(), &out);
+        command.arg("--dry-run");
+        for part in keep {
+            command.args(["--keep-stdlib", part]);
+        }
+        let output = run_ok(&mut command);
+        (stdout(&output), stderr(&output))
+    };
+    let bundled = |plan: &str, file: &str| {
+        plan.lines()
+            .any(|l| l.split("  <- ").next().unwrap_or("").contains(file))
+    };
+    let parts = [
+        ("lib-dynload/readline.", "lib/libreadline-"),
+        ("lib-dynload/_curses.", "lib/libncursesw-"),
+        ("lib-dynload/nis.", "lib/libnsl-"),
+        ("lib-dynload/nis.", "lib/libkrb5-"),
+        ("lib-dynload/_crypt.", "lib/libcrypt-"),
+        ("pydoc_data/topics.py", "pydoc_data/topics.py"),
+    ];
+    let (plan, log) = planned(&[]);
+    for (module, library) in parts {
+        assert!(!bundled(&plan, module), "{module} is bundled");
+        assert!(!bundled(&plan, library), "{library} is bundled");
+    }
+    assert!(
+        log.contains("standard library: left out test, idlelib, ")
+            && log.contains(", readline, curses, nis, crypt; keep one with --keep-stdlib NAME"),
+        "{log}"
+    );
+    let (plan, _) = planned(&["readline", "curses", "nis", "crypt", "pydoc_data"]);
+    for (module, library) in parts {
+        assert!(bundled(&plan, module), "{module} is not kept");
+        assert!(bundled(&plan, library), "{library} is not kept");
+    }
+    assert!(!out.exists());
+}
+
 /// What `--dry-run` plans for the project's own files (the plugin, its
 /// C packaging files, the app and its bytecode, the runtime library with
 /// its edits), compared with tests/it/snapshots/dry_run_sentinel.txt;

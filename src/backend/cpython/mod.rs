@@ -49,6 +49,21 @@ const OPTIONAL: &[Part] = &[
     Part::folder("ensurepip", &["ensurepip"]),
     Part::folder("lib2to3", &["lib2to3"]),
     Part::folder("config", &["config-*"]),
+    // What serves a person at a terminal, never a library in a host: the
+    // topics of `help()`, line editing and curses (libreadline, ncurses).
+    Part::folder("pydoc_data", &["pydoc_data"]),
+    Part::module("readline", &["readline"]),
+    Part {
+        name: "curses",
+        folders: &["curses"],
+        nested: &[],
+        modules: &["_curses"],
+    },
+    // NIS lookups and crypt(3), deprecated since 3.11 and gone in 3.13,
+    // with the libraries only they need (libnsl, libtirpc and Kerberos;
+    // libcrypt).
+    Part::module("nis", &["nis"]),
+    Part::module("crypt", &["_crypt"]),
 ];
 
 impl Backend for CPython {

@@ -53,6 +53,7 @@ const OPTIONAL: &[Part] = &[
     Part::folder("turtledemo", &["turtledemo"]),
     Part::folder("ensurepip", &["ensurepip"]),
     Part::folder("lib2to3", &["lib2to3"]),
+    Part::folder("pydoc_data", &["pydoc_data"]),
 ];
 
 impl Backend for PyPy {

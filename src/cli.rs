@@ -168,6 +168,12 @@ pub struct BundleArgs {
     /// overrides `bytecode = false` in pyproject.toml).
     #[arg(long, overrides_with = "no_bytecode")]
     pub bytecode: bool,
+    /// Compile all bytecode afresh and keep none for the next build (by
+    /// default, compiled bytecode is kept in $EMBEDPACK_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/embedpack, else ~/.cache/embedpack, and a build
+    /// from the same sources with the same Python uses it).
+    #[arg(long)]
+    pub no_cache: bool,
     /// A shared library the host program provides (e.g. `libsqlite3.so.0`
     /// for a sqlite3 extension): not bundled, recorded in the manifest.
     /// By SONAME. Repeatable.

@@ -34,6 +34,8 @@ pub struct BundleOptions {
     pub debug_info: link::DebugInfo,
     /// Every file's time, in Unix seconds.
     pub mtime: u64,
+    /// Where compiled bytecode is cached between builds (`--no-cache`: nowhere).
+    pub bytecode_cache: Option<PathBuf>,
 }
 
 impl BundleOptions {
@@ -65,6 +67,10 @@ impl BundleOptions {
         };
         Ok(BundleOptions {
             mtime: source_date_epoch()?,
+            bytecode_cache: match args.no_cache {
+                true => None,
+                false => crate::write::bytecode_cache_dir(),
+            },
             venv,
             apps: match args.app.is_empty() {
                 true => from_root(&config.app),
@@ -139,6 +145,7 @@ impl BundleOptions {
             path,
             force: self.force,
             mtime: self.mtime,
+            bytecode_cache: self.bytecode_cache.clone(),
         })
     }
 

@@ -9,7 +9,8 @@
 //! number is fixed, not the machine's count of cores: what a Python
 //! process compiled before can change the bytes of the next `.pyc` (which
 //! strings it holds interned), so the same split on every machine keeps
-//! bundles the same bytes.
+//! bundles the same bytes.  A run whose answer is in the bytecode cache
+//! (`bytecode_cache.rs`) is not started: its answer is read from there.
 
 use std::io::{BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -19,24 +20,47 @@ use std::thread::JoinHandle;
 
 use anyhow::{bail, Context, Result};
 
+use super::bytecode_cache::{self, Entry};
+
 const COMPILER: &str = include_str!("bytecode.py");
 /// How many runs of the interpreter compile a plan's bytecode.
 const PROCESSES: usize = 4;
 
 /// The running compilers of a plan's sources, answering in plan order.
 pub struct Compilers {
-    runs: Vec<Compiler>,
+    runs: Vec<Run>,
     next: usize,
+}
+
+/// One share of the sources: compiled by a run of the interpreter, or
+/// answered from the cache.
+enum Run {
+    Compiling(Box<Compiler>),
+    Cached(Box<dyn Read>),
 }
 
 impl Compilers {
     /// Starts `python` on `jobs`: `(source on this machine, its path in
-    /// the bundle)`, split between at most `PROCESSES` runs.
-    pub fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compilers> {
+    /// the bundle)`, split between at most `PROCESSES` runs, each
+    /// answered from the cache in `cache` when it holds its answer.
+    pub fn start(
+        python: &Path,
+        jobs: &[(&Path, &Path)],
+        cache: Option<&Path>,
+    ) -> Result<Compilers> {
         let runs = (0..PROCESSES.min(jobs.len()).max(1))
             .map(|run| {
                 let share: Vec<_> = jobs.iter().skip(run).step_by(PROCESSES).copied().collect();
-                Compiler::start(python, &share)
+                let Some(dir) = cache else {
+                    return Compiler::start(python, &share, None)
+                        .map(|c| Run::Compiling(Box::new(c)));
+                };
+                let key = bytecode_cache::key(COMPILER, python, &share)?;
+                if let Some(answer) = bytecode_cache::open(dir, &key) {
+                    return Ok(Run::Cached(Box::new(answer)));
+                }
+                Compiler::start(python, &share, Entry::create(dir, &key))
+                    .map(|c| Run::Compiling(Box::new(c)))
             })
             .collect::<Result<_>>()?;
         Ok(Compilers { runs, next: 0 })
@@ -47,8 +71,26 @@ impl Compilers {
     pub fn next(&mut self) -> Result<Option<Vec<u8>>> {
         let run = self.next % self.runs.len();
         self.next += 1;
-        self.runs[run].next()
+        match &mut self.runs[run] {
+            Run::Compiling(compiler) => compiler.next(),
+            Run::Cached(answer) => {
+                read_answer(answer.as_mut()).context("the bytecode cache ends mid-answer")
+            }
+        }
     }
+}
+
+/// One answer: an 8-byte length and that many bytes of `.pyc`, or the
+/// length -1 for a source that does not compile.
+fn read_answer(from: &mut dyn Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut length = [0u8; 8];
+    from.read_exact(&mut length)?;
+    let Ok(length) = usize::try_from(i64::from_le_bytes(length)) else {
+        return Ok(None);
+    };
+    let mut pyc = vec![0; length];
+    from.read_exact(&mut pyc)?;
+    Ok(Some(pyc))
 }
 
 /// A running compiler, answering in the order it was asked.
@@ -57,10 +99,14 @@ struct Compiler {
     stdout: BufReader<ChildStdout>,
     stderr: Option<JoinHandle<String>>,
     python: PathBuf,
+    /// How many answers are still to come.
+    left: usize,
+    /// Where the answers are kept for the next build, when they are.
+    cache: Option<Entry>,
 }
 
 impl Compiler {
-    fn start(python: &Path, jobs: &[(&Path, &Path)]) -> Result<Compiler> {
+    fn start(python: &Path, jobs: &[(&Path, &Path)], cache: Option<Entry>) -> Result<Compiler> {
         let mut child = Command::new(python)
             .args(["-I", "-B", "-W", "ignore", "-c", COMPILER])
             .stdin(Stdio::piped())
@@ -94,30 +140,46 @@ impl Compiler {
             stdout: BufReader::new(stdout),
             stderr: Some(stderr),
             python: python.to_path_buf(),
+            left: jobs.len(),
+            cache,
         })
     }
 
     /// The next `.pyc`, or `None` when its source does not compile with
     /// this interpreter.
     fn next(&mut self) -> Result<Option<Vec<u8>>> {
-        let mut length = [0u8; 8];
-        if let Err(err) = self.stdout.read_exact(&mut length) {
-            let _ = self.child.wait();
-            let stderr = self.stderr.take().and_then(|t| t.join().ok());
-            bail!(
-                "compiling bytecode with `{}` failed ({err}): {}",
-                self.python.display(),
-                stderr.unwrap_or_default().trim()
-            );
-        }
-        let Ok(length) = usize::try_from(i64::from_le_bytes(length)) else {
-            return Ok(None);
+        let answer = match read_answer(&mut self.stdout) {
+            Ok(answer) => answer,
+            Err(err) => {
+                self.cache = None;
+                let _ = self.child.wait();
+                let stderr = self.stderr.take().and_then(|t| t.join().ok());
+                bail!(
+                    "compiling bytecode with `{}` failed ({err}): {}",
+                    self.python.display(),
+                    stderr.unwrap_or_default().trim()
+                );
+            }
         };
-        let mut pyc = vec![0; length];
-        self.stdout
-            .read_exact(&mut pyc)
-            .context("the bytecode compiler stopped mid-file")?;
-        Ok(Some(pyc))
+        self.left = self.left.saturating_sub(1);
+        if let Some(entry) = &mut self.cache {
+            let length = answer.as_ref().map_or(-1, |pyc| pyc.len() as i64);
+            let kept = entry
+                .add(&length.to_le_bytes())
+                .and_then(|()| match &answer {
+                    Some(pyc) => entry.add(pyc),
+                    None => Ok(()),
+                });
+            if kept.is_err() {
+                self.cache = None;
+            }
+        }
+        if self.left == 0 {
+            // A cache that cannot be written costs the next build time,
+            // never this one its bundle.
+            let _ = self.cache.take().map(Entry::finish);
+        }
+        Ok(answer)
     }
 }
 

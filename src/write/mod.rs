@@ -7,9 +7,11 @@
 //! removed by the next run.
 
 mod bytecode;
+mod bytecode_cache;
 mod sbom;
 mod strip;
 
+pub use bytecode_cache::default_dir as bytecode_cache_dir;
 pub use sbom::add as add_sbom;
 
 use std::fs::File;
@@ -42,6 +44,8 @@ pub struct Output {
     pub force: bool,
     /// Every file's modification time, in Unix seconds.
     pub mtime: u64,
+    /// The bytecode cache, unless turned off (`bytecode_cache.rs`).
+    pub bytecode_cache: Option<PathBuf>,
 }
 
 /// What was written.
@@ -105,7 +109,7 @@ pub fn write(
     let progress = log.progress(plan.entries.len(), "Writing");
     let result = format
         .create(&staging, &top, out.mtime)
-        .and_then(|sink| fill(plan, layout, &mut written, sink, out.mtime, &progress))
+        .and_then(|sink| fill(plan, layout, &mut written, sink, out, &progress))
         .and_then(|()| publish(&staging, &out.path, &parent, &name));
     drop(progress);
     if let Err(err) = result {
@@ -195,9 +199,11 @@ fn fill(
     layout: &Layout,
     written: &mut Written,
     mut sink: Box<dyn Sink>,
-    mtime: u64,
+    out: &Output,
     progress: &Progress,
 ) -> Result<()> {
+    let mtime = out.mtime;
+    let cache = out.bytecode_cache.as_deref();
     let mut compiler = None;
     let mut sboms = Vec::new();
     for entry in &plan.entries {
@@ -210,7 +216,7 @@ fn fill(
             Source::Bytecode { module, .. } => {
                 let compiler = match &mut compiler {
                     Some(compiler) => compiler,
-                    None => compiler.insert(start_compiler(plan)?),
+                    None => compiler.insert(start_compiler(plan, cache)?),
                 };
                 let Some(pyc) = compiler.next()? else {
                     written.no_bytecode.push(module.clone());
@@ -251,7 +257,7 @@ fn fill(
 }
 
 /// The compiler of every bytecode entry of `plan`, in plan order.
-fn start_compiler(plan: &Plan) -> Result<bytecode::Compilers> {
+fn start_compiler(plan: &Plan, cache: Option<&Path>) -> Result<bytecode::Compilers> {
     let jobs: Vec<(&Path, &Path)> = plan
         .entries
         .iter()
@@ -260,7 +266,7 @@ fn start_compiler(plan: &Plan) -> Result<bytecode::Compilers> {
             _ => None,
         })
         .collect();
-    bytecode::Compilers::start(&plan.python, &jobs)
+    bytecode::Compilers::start(&plan.python, &jobs, cache)
 }
 
 /// The bytes of a source made in memory: a file, bytes, or a stripped or

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use sha2::Digest;
+
 use crate::support::*;
 
 /// A second venv made separately with the same pins, by another
@@ -34,7 +36,7 @@ fn project_copy(dir: &Path, date: &str) -> PathBuf {
 /// and time zone `tz`, from a working directory of its own.
 fn build_with(project: &Path, venv: &Path, out: &Path, umask: &str, tz: &str) {
     let script = format!(
-        "umask {umask} && exec \"$0\" build \"$1/build_sentinel.py\" --venv \"$2\" --app \"$1/app\" -o \"$3\" -q"
+        "umask {umask} && exec \"$0\" build \"$1/build_sentinel.py\" --venv \"$2\" --app \"$1/app\" -o \"$3\" -q --no-cache"
     );
     run_ok(
         Command::new("sh")
@@ -411,4 +413,62 @@ fn verify_names_an_elf_dependency_the_bundle_lost() {
         unresolved.starts_with("python/lib/python3.11/lib-dynload/_ssl."),
         "{unresolved}"
     );
+}
+
+/// The bytecode cache: a build that fills it and one that reads it give
+/// the bytes a build without it gives; an entry is used as it stands (one
+/// changed byte of a valid entry shows in one `.pyc` of the bundle), and
+/// a damaged one is compiled again and replaced.
+#[test]
+fn bytecode_cache_gives_what_compiling_gives() {
+    let dir = workdir("bytecode-cache");
+    let cache = dir.join("cache");
+    let build = |out: &str, cached: bool| -> serde_json::Value {
+        let mut command = sentinel_command(&venv(), &dir.join(out));
+        command.env("EMBEDPACK_CACHE_DIR", &cache).arg("-q");
+        if !cached {
+            command.arg("--no-cache");
+        }
+        run_ok(&mut command);
+        let text = std::fs::read(dir.join(out).join("MANIFEST.json")).unwrap();
+        serde_json::from_slice(&text).unwrap()
+    };
+    let fresh = build("fresh", false);
+    assert!(!cache.exists(), "--no-cache wrote a cache");
+    assert_eq!(build("filling", true), fresh);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), 4, "one entry per compiler run: {entries:?}");
+    assert_eq!(build("hit", true), fresh);
+
+    // A valid entry with one byte changed: the last byte of its last .pyc.
+    let entry = &entries[0];
+    let stored = std::fs::read(entry).unwrap();
+    let mut content = stored[..stored.len() - 32].to_vec();
+    *content.last_mut().unwrap() ^= 0x20;
+    let trailer = sha2::Sha256::digest(&content);
+    std::fs::write(entry, [content.as_slice(), trailer.as_slice()].concat()).unwrap();
+    let tampered = build("tampered", true);
+    let differing: Vec<_> = fresh["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(tampered["files"].as_array().unwrap())
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        differing.len() == 1 && differing[0].ends_with(".pyc"),
+        "{differing:?}"
+    );
+
+    // The same entry damaged: not used, compiled again, put right.
+    let mut damaged = std::fs::read(entry).unwrap();
+    damaged[10] ^= 1;
+    std::fs::write(entry, &damaged).unwrap();
+    assert_eq!(build("damaged", true), fresh);
+    assert_eq!(std::fs::read(entry).unwrap(), stored);
 }

@@ -32,8 +32,16 @@ pub fn workdir(name: &str) -> PathBuf {
     dir
 }
 
+/// The binary under test, caching bytecode in the tests' own folder.
 pub fn embedpack() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_embedpack"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_embedpack"));
+    command.env("EMBEDPACK_CACHE_DIR", bytecode_cache());
+    command
+}
+
+/// The bytecode cache of the tests' builds.
+pub fn bytecode_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bytecode-cache")
 }
 
 /// Runs a command and returns its output, failing the test with both

@@ -24,7 +24,7 @@ impl Format for TarGz {
     fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>> {
         let gzip = flate2::GzBuilder::new()
             .mtime(0)
-            .write(create_file(path)?, flate2::Compression::default());
+            .write(create_file(path)?, super::compression());
         Ok(Box::new(TarSink {
             tar: tar::Builder::new(gzip),
             top: top.to_string(),

@@ -37,6 +37,14 @@ const SELF_CHECK: &[(&str, &str)] = &[
     ),
     ("sha256.c", include_str!("../../stubs/self_check/sha256.c")),
     ("sha256.h", include_str!("../../stubs/self_check/sha256.h")),
+    (
+        "sha256_x86.c",
+        include_str!("../../stubs/self_check/sha256_x86.c"),
+    ),
+    (
+        "sha256_x86.h",
+        include_str!("../../stubs/self_check/sha256_x86.h"),
+    ),
 ];
 /// What `--dry-run` says the shim is made from.
 const PLANNED: &str = "embedpack's library shim, compiled";

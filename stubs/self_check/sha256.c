@@ -1,10 +1,15 @@
 /* SHA-256 as FIPS 180-4 defines it: the message is padded to a multiple
  * of 512 bits (a 1 bit, zeros, its length in bits as 64 big-endian
  * bits), and each 512-bit block goes through 64 rounds that update eight
- * 32-bit words of state (section 6.2.2).  Words are big-endian. */
+ * 32-bit words of state (section 6.2.2).  Words are big-endian.  Where
+ * the processor has the SHA extensions, the rounds are theirs
+ * (sha256_x86.c): the self-check hashes megabytes before Python starts.
+ * EMBEDPACK_SHA256_PORTABLE leaves them out. */
 #include "sha256.h"
 
 #include <string.h>
+
+#include "sha256_x86.h"
 
 /* The first 32 bits of the fractional parts of the cube roots of the
  * first 64 primes (section 4.2.2). */
@@ -48,7 +53,7 @@ static void store_be32(unsigned char *p, uint32_t x)
 }
 
 /* One block of 64 bytes (section 6.2.2). */
-static void process(uint32_t state[8], const unsigned char *block)
+static void process_portable(uint32_t state[8], const unsigned char *block)
 {
     uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
     int t;
@@ -67,6 +72,17 @@ static void process(uint32_t state[8], const unsigned char *block)
     }
     state[0] += a, state[1] += b, state[2] += c, state[3] += d;
     state[4] += e, state[5] += f, state[6] += g, state[7] += h;
+}
+
+static void process(uint32_t state[8], const unsigned char *block)
+{
+#ifndef EMBEDPACK_SHA256_PORTABLE
+    if (embedpack_sha256_x86_available()) {
+        embedpack_sha256_x86_process(state, block, K);
+        return;
+    }
+#endif
+    process_portable(state, block);
 }
 
 void embedpack_sha256_init(struct embedpack_sha256 *sha)

@@ -436,21 +436,23 @@ fn pypy_bundle_checks_libpypy() {
     assert_refuses(&changed_bundle, &changed(&changed_bundle, &file));
 }
 
-/// tests/fixtures/self_check/`name`.c compiled with stubs/self_check/`stub`.c.
-fn c_tool(name: &str, stub: &str) -> PathBuf {
-    let out = workdir(&format!("self-check-tool-{name}")).join(name);
-    let stubs = repo().join("stubs/self_check");
+/// tests/fixtures/self_check/`name`.c compiled with `stubs`
+/// (stubs/self_check/*.c) and `defines`, as `variant`.
+fn c_tool(name: &str, stubs: &[&str], defines: &[&str], variant: &str) -> PathBuf {
+    let out = workdir(&format!("self-check-tool-{name}-{variant}")).join(name);
+    let dir = repo().join("stubs/self_check");
     run_ok(
         Command::new("cc")
             .args(["-Wall", "-Wextra", "-Werror", "-O2", "-o"])
             .arg(&out)
-            .arg(format!("-I{}", stubs.display()))
+            .arg(format!("-I{}", dir.display()))
+            .args(defines)
             .arg(
                 repo()
                     .join("tests/fixtures/self_check")
                     .join(format!("{name}.c")),
             )
-            .arg(stubs.join(format!("{stub}.c"))),
+            .args(stubs.iter().map(|s| dir.join(format!("{s}.c")))),
     );
     out
 }
@@ -470,9 +472,20 @@ fn bytes(size: usize) -> Vec<u8> {
 
 /// Every length around the padding's edges (55 and 56 bytes in the last
 /// block, a whole block), fed in pieces that fill the block in every way.
+/// Both ways: with the SHA extensions where this processor has them, and
+/// without.
 #[test]
 fn sha256_in_c_agrees_with_rust_at_every_padding_edge() {
-    let tool = c_tool("sha256sum", "sha256");
+    let stubs = ["sha256", "sha256_x86"];
+    let tools = [
+        c_tool("sha256sum", &stubs, &[], "default"),
+        c_tool(
+            "sha256sum",
+            &stubs,
+            &["-DEMBEDPACK_SHA256_PORTABLE"],
+            "portable",
+        ),
+    ];
     let dir = workdir("self-check-sha256");
     let sizes: Vec<usize> = (0..=200)
         .chain([1000, 4095, 4096, 4097, 1_000_003])
@@ -489,9 +502,17 @@ fn sha256_in_c_agrees_with_rust_at_every_padding_edge() {
         .iter()
         .map(|&size| format!("{:x}\n", Sha256::digest(bytes(size))))
         .collect();
-    for chunk in ["1", "7", "63", "64", "65", "4096"] {
-        let output = run_ok(Command::new(&tool).arg(chunk).args(&files));
-        assert_eq!(stdout(&output), expected, "pieces of {chunk} bytes");
+    for (tool, chunk) in tools
+        .iter()
+        .flat_map(|t| ["1", "7", "63", "64", "65", "4096"].map(|c| (t, c)))
+    {
+        let output = run_ok(Command::new(tool).arg(chunk).args(&files));
+        assert_eq!(
+            stdout(&output),
+            expected,
+            "{}, pieces of {chunk} bytes",
+            tool.display()
+        );
     }
 }
 
@@ -499,7 +520,7 @@ fn sha256_in_c_agrees_with_rust_at_every_padding_edge() {
 /// escapes and embedpack's own for names that are not UTF-8.
 #[test]
 fn manifest_reader_in_c_reads_what_embedpack_writes() {
-    let tool = c_tool("manifest_files", "manifest");
+    let tool = c_tool("manifest_files", &["manifest"], &[], "default");
     let bundle = &checked().bundle;
     let output = run_ok(Command::new(&tool).arg(bundle.join("MANIFEST.json")));
     let files = manifest(bundle)["files"].as_array().unwrap().clone();

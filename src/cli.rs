@@ -193,4 +193,10 @@ pub struct BundleArgs {
     /// `set debug-file-directory DIR`.
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Option<PathBuf>,
+    /// Make the library hosts load check, before it loads anything else,
+    /// that it, the plugin, the runtime library and every library in
+    /// `lib/` have the SHA-256 that MANIFEST.json lists, and refuse to
+    /// start (naming the file) when one has not.
+    #[arg(long)]
+    pub self_check: bool,
 }

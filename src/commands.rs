@@ -77,7 +77,15 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         nearby.push((root, "at the project root"));
     }
     let env = resolve_env(&options, &nearby, log)?;
-    let plugin = build::build(&script, name.as_deref(), root, &env, options.dry_run, log)?;
+    let plugin = build::build(
+        &script,
+        name.as_deref(),
+        root,
+        &env,
+        options.dry_run,
+        options.self_check,
+        log,
+    )?;
     bundle(&plugin, &env, &options, log)
 }
 
@@ -98,7 +106,7 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
     }
     let beside = library.parent().unwrap_or(Path::new("."));
     let env = resolve_env(&options, &[(beside, "beside the library")], log)?;
-    let plugin = build::pack(&library, &env, options.dry_run, log)?;
+    let plugin = build::pack(&library, &env, options.dry_run, options.self_check, log)?;
     bundle(&plugin, &env, &options, log)
 }
 

@@ -70,6 +70,8 @@ pub struct Bundle {
     pub requires: std::collections::BTreeMap<String, String>,
     /// What its `sbom.cdx.json` lists; none for a bundle without one.
     pub sbom: Option<SbomSummary>,
+    /// Built with `--self-check`.
+    pub self_check: bool,
 }
 
 /// A bundle's bill of materials, counted.
@@ -127,6 +129,7 @@ fn bundle(path: &Path) -> Result<Bundle> {
         host_libs: manifest.requires.host_libs,
         requires: manifest.requires.versions,
         sbom: sbom_summary(path)?,
+        self_check: manifest.self_check,
     })
 }
 
@@ -346,6 +349,10 @@ impl Bundle {
                     format!(", none for {}", sbom.unlicensed.join(", "))
                 }
             );
+        }
+        if self.self_check {
+            out += "  self-check: its library shim checks the plugin, the runtime library and \
+                    lib/ against MANIFEST.json before loading them (--self-check)\n";
         }
         out
     }

@@ -32,6 +32,8 @@ pub struct BundleOptions {
     pub host_libs: Vec<String>,
     pub include_libs: Vec<PathBuf>,
     pub debug_info: link::DebugInfo,
+    /// `--self-check`: the shim checks the bundle before loading it.
+    pub self_check: bool,
     /// Every file's time, in Unix seconds.
     pub mtime: u64,
     /// Where compiled bytecode is cached between builds (`--no-cache`: nowhere).
@@ -98,6 +100,7 @@ impl BundleOptions {
                 }
                 (false, None) => link::DebugInfo::Strip,
             },
+            self_check: args.self_check,
         })
     }
 

@@ -37,6 +37,8 @@ pub struct Summary {
     pub stdlib_left_out: Vec<String>,
     /// Every warning given, also those `-q` kept off stderr.
     pub warnings: Vec<String>,
+    /// Built with `--self-check`, as MANIFEST.json's `self_check` says.
+    pub self_check: bool,
 }
 
 /// A library the link stage copied into the bundle.
@@ -92,6 +94,7 @@ impl Summary {
                 .collect(),
             stdlib_left_out,
             warnings,
+            self_check: manifest.self_check,
         }
     }
 }
@@ -184,7 +187,8 @@ mod tests {
   ],
   "warnings": [
     "something odd"
-  ]
+  ],
+  "self_check": false
 }"#
         );
     }

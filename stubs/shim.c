@@ -15,6 +15,9 @@
  *                       `<module>_init_error`, when the plugin has them
  *   shim_exports.h      EMBEDPACK_EXPORTS(X): X(index, name) for every
  *                       other function the plugin exports
+ *   EMBEDPACK_SELF_CHECK  with `--self-check`: before loading anything,
+ *                       check the files loaded with the plugin against
+ *                       MANIFEST.json (self_check/self_check.c)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,6 +27,9 @@
 #include <string.h>
 
 #include "shim_exports.h"
+#ifdef EMBEDPACK_SELF_CHECK
+#include "self_check.h"
+#endif
 
 #define EMBEDPACK_STRING(x) #x
 #define EMBEDPACK_NAME(x) EMBEDPACK_STRING(x)
@@ -113,6 +119,10 @@ __attribute__((constructor)) static void embedpack_load(void)
         snprintf(load_error, sizeof load_error, "its path is too long");
         return;
     }
+#ifdef EMBEDPACK_SELF_CHECK
+    if (embedpack_self_check(self, load_error, sizeof load_error) != 0)
+        return;
+#endif
     embedded = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (embedded == NULL) {
         snprintf(load_error, sizeof load_error, "%s; copy the whole bundle again "

@@ -64,6 +64,9 @@ pub struct Plugin {
     pub library: Source,
     /// The library hosts load, at `layout.plugin`, when it is a shim.
     pub shim: Option<Source>,
+    /// `--self-check`: the shim checks the files it loads against the
+    /// manifest before loading them.
+    pub self_check: bool,
     /// `include/<module>.h`; none for a packed library, whose C
     /// declarations embedpack does not know.
     pub header: Option<String>,
@@ -89,14 +92,16 @@ pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
 }
 
 /// Runs `script` from `root`, its project's folder (`project`), and
-/// compiles the plugin it declares there, after checking its header; a
-/// dry run only runs the script (writing no file) and plans the plugin.
+/// compiles the plugin it declares there, after checking its header,
+/// with a shim that checks the bundle when `self_check`; a dry run only
+/// runs the script (writing no file) and plans the plugin.
 pub fn build(
     script: &Path,
     name: Option<&str>,
     root: &Path,
     env: &Environment,
     dry_run: bool,
+    self_check: bool,
     log: Log,
 ) -> Result<Plugin> {
     let workdir = match dry_run {
@@ -119,11 +124,13 @@ pub fn build(
             let examined = crate::elf::examine(&library)?;
             match shim::forwards(&examined, &layout, log) {
                 true => {
-                    let shim = shim::compile(work, &layout, &module, &examined.exports, log)?;
+                    let exports = &examined.exports;
+                    let shim = shim::compile(work, &layout, &module, exports, self_check, log)?;
                     (Source::Bytes(library), Some(Source::Bytes(shim)))
                 }
                 false => {
                     layout = layout.without_shim();
+                    shim::check_self_check(&layout, self_check)?;
                     let edits = Edits {
                         soname: Some(layout.plugin.display().to_string()),
                         ..Edits::default()
@@ -138,10 +145,7 @@ pub fn build(
                 from: format!("compiled from {}", script.display()),
                 info: compile::plugin_link(&layout, &declared.keywords, root, env),
             },
-            Some(Source::Unbuilt {
-                from: "embedpack's library shim, compiled".to_string(),
-                info: shim::planned(&layout),
-            }),
+            Some(shim::planned(&layout, self_check)),
         ),
     };
     Ok(Plugin {
@@ -157,6 +161,7 @@ pub fn build(
         layout,
         library,
         shim,
+        self_check,
     })
 }
 

@@ -23,9 +23,16 @@ use crate::log::Log;
 use crate::plan::Source;
 use crate::resolve::Environment;
 
-/// Prepares the library at `input` as the plugin of a bundle for `env`;
-/// a dry run plans its bootstrap library without compiling it.
-pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<Plugin> {
+/// Prepares the library at `input` as the plugin of a bundle for `env`,
+/// with a shim that checks the bundle when `self_check`; a dry run plans
+/// its bootstrap library without compiling it.
+pub fn pack(
+    input: &Path,
+    env: &Environment,
+    dry_run: bool,
+    self_check: bool,
+    log: Log,
+) -> Result<Plugin> {
     let bytes =
         std::fs::read(input).with_context(|| format!("cannot read `{}`", input.display()))?;
     let name = input
@@ -102,6 +109,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
     if !forwarded {
         layout = layout.without_shim();
     }
+    shim::check_self_check(&layout, self_check)?;
     let hash = format!("{:x}", Sha256::digest(&bytes));
     let hooks = hook_names(hooked, &hash);
     let bootstrap_name = format!("libembedpack-{}.so", &hash[..12]);
@@ -117,10 +125,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
                     ..ElfInfo::default()
                 },
             },
-            forwarded.then(|| Source::Unbuilt {
-                from: "embedpack's library shim, compiled".to_string(),
-                info: shim::planned(&layout),
-            }),
+            forwarded.then(|| shim::planned(&layout, self_check)),
         ),
         false => {
             let workdir = crate::scratch::Scratch::new("pack")?;
@@ -138,6 +143,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
                     &layout,
                     &module,
                     &examined.exports,
+                    self_check,
                     log,
                 )?)),
                 false => None,
@@ -168,6 +174,7 @@ pub fn pack(input: &Path, env: &Environment, dry_run: bool, log: Log) -> Result<
             edits,
         },
         shim,
+        self_check,
         header: None,
         library_dirs: Vec::new(),
     })

@@ -1,6 +1,9 @@
 //! The library hosts load, `lib<module>.so`: a shim with no dependency on
 //! Python that loads the embedded plugin from its own real path and
-//! forwards the plugin's functions to it (stubs/shim.c says why).
+//! forwards the plugin's functions to it (stubs/shim.c says why).  With
+//! `--self-check`, it first checks the files it is about to load against
+//! the bundle's MANIFEST.json (stubs/self_check/); without, it is
+//! compiled from the same source as before, to the same bytes.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -11,8 +14,42 @@ use super::compile;
 use crate::bundle::Layout;
 use crate::elf::{ElfInfo, Examined};
 use crate::log::Log;
+use crate::plan::Source;
 
 const SHIM: &str = include_str!("../../stubs/shim.c");
+/// The self-check's sources, compiled in with `--self-check`.
+const SELF_CHECK: &[(&str, &str)] = &[
+    (
+        "self_check.c",
+        include_str!("../../stubs/self_check/self_check.c"),
+    ),
+    (
+        "self_check.h",
+        include_str!("../../stubs/self_check/self_check.h"),
+    ),
+    (
+        "manifest.c",
+        include_str!("../../stubs/self_check/manifest.c"),
+    ),
+    (
+        "manifest.h",
+        include_str!("../../stubs/self_check/manifest.h"),
+    ),
+    ("sha256.c", include_str!("../../stubs/self_check/sha256.c")),
+    ("sha256.h", include_str!("../../stubs/self_check/sha256.h")),
+    (
+        "sha256_x86.c",
+        include_str!("../../stubs/self_check/sha256_x86.c"),
+    ),
+    (
+        "sha256_x86.h",
+        include_str!("../../stubs/self_check/sha256_x86.h"),
+    ),
+];
+/// What `--dry-run` says the shim is made from.
+const PLANNED: &str = "embedpack's library shim, compiled";
+const PLANNED_CHECKING: &str =
+    "embedpack's library shim, compiled, checking the bundle against MANIFEST.json at start-up";
 /// Exported functions of every shared library, which the C runtime
 /// defines in the shim as in the plugin.
 const RUNTIME_FUNCTIONS: &[&str] = &["_init", "_fini"];
@@ -33,14 +70,33 @@ pub fn forwards(examined: &Examined, layout: &Layout, log: Log) -> bool {
     false
 }
 
+/// Refuses `--self-check` for a plugin that hosts load without a shim:
+/// the check must run before the plugin, libpython and the vendored
+/// libraries are loaded, and only a shim runs before them.
+pub fn check_self_check(layout: &Layout, self_check: bool) -> Result<()> {
+    if !self_check || layout.has_shim() {
+        return Ok(());
+    }
+    Err(crate::fail(
+        format!(
+            "`--self-check` needs embedpack's library shim, and `{}` has none: it exports variables, \
+             so hosts load it directly, after the loader has loaded libpython and the vendored libraries",
+            layout.plugin.display()
+        ),
+        "build without `--self-check` (and check the bundle with `embedpack verify`), \
+         or export functions that return the variables' addresses instead of the variables",
+    ))
+}
+
 /// Compiles, in `workdir`, the shim of the plugin `module` laid out as
-/// `layout`, forwarding `exports` (the plugin's exported functions);
-/// returns its bytes.
+/// `layout`, forwarding `exports` (the plugin's exported functions), with
+/// the self-check when `self_check`; returns its bytes.
 pub fn compile(
     workdir: &Path,
     layout: &Layout,
     module: &str,
     exports: &[String],
+    self_check: bool,
     log: Log,
 ) -> Result<Vec<u8>> {
     let dir = workdir.join("shim");
@@ -57,7 +113,11 @@ pub fn compile(
         let _ = write!(table, " X({i}, {name})");
     }
     table.push('\n');
-    for (name, text) in [("shim_exports.h", table.as_str()), ("shim.c", SHIM)] {
+    let mut sources = vec![("shim_exports.h", table.as_str()), ("shim.c", SHIM)];
+    if self_check {
+        sources.extend_from_slice(SELF_CHECK);
+    }
+    for (name, text) in sources {
         std::fs::write(dir.join(name), text)
             .with_context(|| format!("cannot write `{}`", dir.join(name).display()))?;
     }
@@ -73,7 +133,11 @@ pub fn compile(
         command.arg(format!("-DEMBEDPACK_INIT={init}"));
         command.arg(format!("-DEMBEDPACK_INIT_ERROR={init_error}"));
     }
-    command.arg("shim.c").arg("-o").arg(&output);
+    command.arg("shim.c");
+    if self_check {
+        command.args(self_check_args(layout));
+    }
+    command.arg("-o").arg(&output);
     command.args(link_args(layout));
     compile::run(command, log).map_err(|errors| {
         anyhow::anyhow!("embedpack's library shim does not compile here:\n{errors}")
@@ -81,14 +145,36 @@ pub fn compile(
     std::fs::read(&output).with_context(|| format!("cannot read `{}`", output.display()))
 }
 
-/// What linking the shim records, for a dry run that links nothing.
-pub fn planned(layout: &Layout) -> ElfInfo {
-    ElfInfo {
-        soname: Some(layout.plugin.display().to_string()),
-        rpath: Some(format!("$ORIGIN/{}", layout.libdir.display())),
-        nodelete: true,
-        ..ElfInfo::default()
+/// The shim a dry run would compile: what it is made from, and what
+/// linking it records.
+pub fn planned(layout: &Layout, self_check: bool) -> Source {
+    Source::Unbuilt {
+        from: match self_check {
+            true => PLANNED_CHECKING,
+            false => PLANNED,
+        }
+        .to_string(),
+        info: ElfInfo {
+            soname: Some(layout.plugin.display().to_string()),
+            rpath: Some(format!("$ORIGIN/{}", layout.libdir.display())),
+            nodelete: true,
+            ..ElfInfo::default()
+        },
     }
+}
+
+/// The self-check's sources and where it finds the bundle's parts,
+/// relative to the bundle's top, which is the shim's folder.
+fn self_check_args(layout: &Layout) -> Vec<String> {
+    let quoted = |path: &Path| format!("\"{}\"", path.display());
+    let mut args = vec![
+        "-DEMBEDPACK_SELF_CHECK".to_string(),
+        format!("-DEMBEDPACK_LIBDIR={}", quoted(&layout.libdir)),
+        format!("-DEMBEDPACK_MANIFEST={}", quoted(&layout.manifest)),
+    ];
+    let sources = SELF_CHECK.iter().map(|(name, _)| *name);
+    args.extend(sources.filter(|n| n.ends_with(".c")).map(str::to_string));
+    args
 }
 
 fn link_args(layout: &Layout) -> Vec<String> {

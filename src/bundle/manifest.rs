@@ -25,6 +25,11 @@ pub struct Manifest {
     /// What the bundle needs from the machine it runs on.
     #[serde(default)]
     pub requires: Requires,
+    /// Built with `--self-check`: its library shim checks the files it
+    /// loads against this manifest first.  Written only when true, so
+    /// that other bundles' manifests stay as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_check: bool,
     pub files: Vec<ManifestFile>,
 }
 
@@ -121,6 +126,7 @@ impl Manifest {
             compiler: compiler.to_string(),
             distributions,
             requires,
+            self_check: false,
             files: Vec::new(),
         }
     }

@@ -80,7 +80,9 @@ pub fn manifest(
         versions: linked.versions.clone(),
         host_libs: linked.host_libs.clone(),
     };
-    Manifest::new(&plugin.module, python, compiler, distributions, requires)
+    let mut manifest = Manifest::new(&plugin.module, python, compiler, distributions, requires);
+    manifest.self_check = plugin.self_check;
+    manifest
 }
 
 /// Writes `plan` to `out`, counting files on a progress bar.

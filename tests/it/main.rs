@@ -24,6 +24,7 @@ mod project;
 mod pypy;
 mod reproducible;
 mod sbom;
+mod self_check;
 mod starting;
 mod stripped;
 mod summary;

@@ -32,11 +32,16 @@ pub fn rename_imports(bytes: &mut [u8], renames: &[(String, String)]) -> Result<
                 .map(|s| s.st_name)
                 .collect();
             for start in starts {
-                if references
-                    .range(start + 1..start + old.len())
-                    .next()
-                    .is_some()
-                {
+                let inside = references.range(start + 1..start + old.len()).next();
+                // A name that starts before and runs on into this one
+                // (this one is its tail) has no NUL between.
+                let around = references.range(..start).next_back().is_some_and(|&r| {
+                    image
+                        .strtab
+                        .get(r..start)
+                        .is_none_or(|between| !between.contains(&0))
+                });
+                if inside.is_some() || around {
                     bail!("the name `{old}` shares its bytes with another name");
                 }
                 edits.push((strtab + start as u64, new.as_bytes()));

@@ -662,3 +662,49 @@ fn files_moved_into_a_new_segment_survive_strip() {
         }
     }
 }
+
+/// GNU ld keeps one copy of a name that is the tail of another: an
+/// import `free` beside a dependency `libx.free` is the end of that
+/// dependency's name, and renaming it in place would rename the
+/// dependency too. Such a rename is refused; beside `libx.so` it is made.
+#[test]
+fn an_import_that_ends_another_name_is_not_renamed_in_place() {
+    let dir = workdir("elf-rename-tail");
+    std::fs::write(dir.join("dep.c"), "int dep(void) { return 1; }\n").unwrap();
+    std::fs::write(
+        dir.join("user.c"),
+        "#include <stdlib.h>\nint dep(void);\nint use(void *p) { free(p); return dep(); }\n",
+    )
+    .unwrap();
+    let renames = Edits {
+        rename_imports: vec![("free".to_string(), "fre3".to_string())],
+        ..Edits::default()
+    };
+    for (soname, shared) in [("libx.free", true), ("libx.so", false)] {
+        let dep = dir.join(format!("dep-{soname}"));
+        let user = dir.join(format!("user-{soname}"));
+        run_ok(
+            Command::new("gcc")
+                .args(["-shared", "-fPIC", "-o"])
+                .arg(&dep)
+                .arg(dir.join("dep.c"))
+                .arg(format!("-Wl,-soname,{soname}")),
+        );
+        run_ok(
+            Command::new("gcc")
+                .args(["-shared", "-fPIC", "-o"])
+                .arg(&user)
+                .arg(dir.join("user.c"))
+                .arg(&dep),
+        );
+        let bytes = std::fs::read(&user).unwrap();
+        let patched = elf::patch(&bytes, &renames);
+        if shared {
+            let err = patched.err().expect("a shared name renamed").to_string();
+            assert!(err.contains("`free` shares its bytes"), "{err}");
+        } else {
+            let info = elf::read(&patched.unwrap()).unwrap().unwrap();
+            assert_eq!(info.needed, ["libx.so", "libc.so.6"]);
+        }
+    }
+}

@@ -210,8 +210,7 @@ impl Sink for ZipSink {
 /// `data` deflated: (its CRC-32, its size, the deflated bytes).
 fn deflate(data: &mut dyn Read) -> std::io::Result<(u32, u64, Vec<u8>)> {
     let mut crc = flate2::Crc::new();
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(Vec::new(), super::compression());
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), super::compression());
     let mut buffer = vec![0; 64 * 1024];
     let mut size = 0;
     loop {

@@ -20,6 +20,15 @@ pub fn rename_imports(bytes: &mut [u8], renames: &[(String, String)]) -> Result<
         let image = Image::parse(bytes)?;
         let strtab = vaddr_to_offset(&image.phdrs, image.strtab_vaddr, image.strtab.len() as u64)?;
         let elf = super::read::parse(bytes)?;
+        // A name beyond the table would become one of the strings a
+        // later patch appends.
+        if elf.dynsyms.iter().any(|s| s.st_name >= image.strtab.len()) {
+            return Err(crate::fail(
+                "not a valid ELF file: a dynamic symbol's name lies outside the dynamic \
+                 string table, so it is truncated or corrupt",
+                "the file is damaged: build it again, or reinstall what installed it",
+            ));
+        }
         let references = string_references(&elf);
         for (old, new) in renames {
             if old.len() != new.len() {

@@ -83,7 +83,6 @@ impl Edits {
 
 /// The patched file, or an error saying why it cannot be patched.
 pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
-    check_symbol_names(input)?;
     if !edits.rename_imports.is_empty() {
         let mut renamed = input.to_vec();
         super::rename::rename_imports(&mut renamed, &edits.rename_imports)?;
@@ -118,20 +117,26 @@ pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
         segment::append(&renamed_image, &entries, strings.old, &strings.appended)?
     };
     check_output(&image, edits, &out).context("the patched file fails its checks")?;
+    check_symbols_kept(input, &out).context("the patched file fails its checks")?;
     Ok(out)
 }
 
-/// Refuses a file whose dynamic symbols name strings beyond its dynamic
-/// string table: strings the patch appends would become their names.
-fn check_symbol_names(input: &[u8]) -> Result<()> {
-    let elf = super::read::parse(input)?;
-    let size = elf.dynstrtab.len();
-    if elf.dynsyms.iter().any(|s| s.st_name >= size.max(1)) {
-        return Err(crate::fail(
-            "not a valid ELF file: a dynamic symbol's name lies outside the dynamic string \
-             table, so it is truncated or corrupt",
-            "the file is damaged: build it again, or reinstall what installed it",
-        ));
+/// A patch never changes the dynamic symbols: in a file whose tables
+/// overlap what the patch rewrites, it would overwrite them.
+fn check_symbols_kept(input: &[u8], out: &[u8]) -> Result<()> {
+    let symbols = |bytes| {
+        super::read::parse(bytes).map(|elf| {
+            let symbols = elf.dynsyms.iter();
+            symbols
+                .map(|s| (s.st_name, s.st_info, s.st_shndx, s.st_value))
+                .collect::<Vec<_>>()
+        })
+    };
+    let Ok(before) = symbols(input) else {
+        return Ok(());
+    };
+    if symbols(out)? != before {
+        bail!("its dynamic symbols changed: its tables overlap, so it is corrupt");
     }
     Ok(())
 }

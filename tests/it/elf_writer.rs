@@ -700,7 +700,10 @@ fn an_import_that_ends_another_name_is_not_renamed_in_place() {
         let bytes = std::fs::read(&user).unwrap();
         let patched = elf::patch(&bytes, &renames);
         if shared {
-            let err = patched.err().expect("a shared name renamed").to_string();
+            let Err(err) = patched else {
+                panic!("a shared name renamed")
+            };
+            let err = err.to_string();
             assert!(err.contains("`free` shares its bytes"), "{err}");
         } else {
             let info = elf::read(&patched.unwrap()).unwrap().unwrap();

@@ -58,7 +58,7 @@ fn sentinel_c() -> &'static Path {
 
 /// The sentinel plugin compiled by hand with GNU ld for the venv's Python
 /// (`EMBEDPACK_TEST_PYTHON`), once; never changed.
-fn hand_built_sentinel() -> &'static Path {
+pub(crate) fn hand_built_sentinel() -> &'static Path {
     static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
     LIBRARY.get_or_init(|| {
         let out = workdir("pack-sentinel-library").join("libsentinel.so");

@@ -37,8 +37,11 @@ pub(crate) fn message(err: &anyhow::Error) -> String {
 /// The hint attached anywhere to the error: as its root cause or as a
 /// context layer.
 pub(crate) fn hint_of(err: &anyhow::Error) -> Option<String> {
+    // The chain's items show a context layer as its wrapper, which only
+    // the error itself can see through.
     err.chain()
         .find_map(|e| e.downcast_ref::<Hint>())
+        .or_else(|| err.downcast_ref::<Hint>())
         .map(|hint| hint.0.clone())
 }
 
@@ -64,5 +67,16 @@ mod tests {
         );
         let plain = anyhow::anyhow!("root").context("top");
         assert_eq!(report(&plain), "error: top: root\n");
+    }
+
+    #[test]
+    fn a_hint_given_as_a_context_layer_gets_its_own_line() {
+        let err = anyhow::anyhow!("disk full")
+            .context(Hint("free space".into()))
+            .context("cannot write `out`");
+        assert_eq!(
+            report(&err),
+            "error: cannot write `out`: disk full\nhint: free space\n"
+        );
     }
 }

@@ -42,6 +42,7 @@ pub struct Inputs<'a> {
 
 /// Compiles and links the plugin into the work directory; returns its path.
 pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
+    check_sources(inputs.keywords, inputs.root)?;
     let stubs = write_stubs(inputs.workdir, inputs.env)?;
     let sources = inputs.env.backend.bootstrap().plugin_sources;
     let output = inputs
@@ -61,6 +62,25 @@ pub fn compile(inputs: &Inputs) -> Result<PathBuf> {
         )
     })?;
     Ok(output)
+}
+
+/// Every file `set_source(sources=)` names exists, relative to `root`:
+/// else the compiler's own error would not say where it looked.
+fn check_sources(keywords: &Keywords, root: &Path) -> Result<()> {
+    match keywords.sources.iter().find(|s| !root.join(s).is_file()) {
+        None => Ok(()),
+        Some(missing) => Err(fail(
+            format!(
+                "`{}`, a source `set_source()` names, does not exist (looked for `{}`)",
+                missing.display(),
+                root.join(missing).display()
+            ),
+            format!(
+                "fix `sources=` in the build script: relative paths are relative to the project root `{}`",
+                root.display()
+            ),
+        )),
+    }
 }
 
 /// The bootstrap library of a packed plugin: `soname` in the bundle's

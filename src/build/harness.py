@@ -139,9 +139,25 @@ def run_script(script):
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != script:
             tb = tb.tb_next
-        traceback.print_exception(type(e), e, tb)
+        if isinstance(e, (cffi.CDefError, cffi.FFIError)):
+            print_script_frames(e, tb, script)
+        else:
+            traceback.print_exception(type(e), e, tb)
         sys.exit(SCRIPT_RAISED)
     return module.__dict__
+
+
+def print_script_frames(e, tb, script):
+    """Print the traceback of an error CFFI raised about what the script
+    gave it (a declaration that does not parse) up to the script's last
+    frame: CFFI's and its parser's own frames tell nothing more."""
+    frames = traceback.extract_tb(tb)
+    mine = [i for i, frame in enumerate(frames) if frame.filename == script]
+    if mine:
+        frames = frames[:mine[-1] + 1]
+    sys.stderr.write("Traceback (most recent call last):\n")
+    sys.stderr.write("".join(traceback.format_list(frames)))
+    sys.stderr.write("".join(traceback.format_exception_only(type(e), e)))
 
 
 def main():

@@ -28,6 +28,10 @@ const HARNESS: &str = include_str!("harness.py");
 const GENERATED: &str = "generated.c";
 /// Exit status of harness.py for a problem in the user's script.
 const HARNESS_USER_ERROR: i32 = 3;
+/// How many of a failed build script's last lines of output to show, and
+/// how many characters of each.
+const SCRIPT_LINES: usize = 30;
+const LINE_CHARS: usize = 300;
 
 /// What the build script declared, as harness.py reports it.
 #[derive(Debug, Deserialize)]
@@ -242,7 +246,7 @@ fn run_script(
                 format!(
                     "build script `{}` failed:\n{}",
                     script.display(),
-                    stderr.trim_end()
+                    last_lines(stderr.trim_end())
                 ),
                 format!(
                     "fix the script; it runs under the venv's Python from `{}`",
@@ -252,6 +256,26 @@ fn run_script(
         }
     }
     serde_json::from_slice(&output.stdout).context("cannot read what the build script declared")
+}
+
+/// The end of a failed script's output, where its error is: its last
+/// `SCRIPT_LINES` lines, each cut at `LINE_CHARS` characters, after a line
+/// saying how many came before (`-v` shows them all).
+fn last_lines(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let skipped = lines.len().saturating_sub(SCRIPT_LINES);
+    let mut text = match skipped {
+        0 => String::new(),
+        n => format!("[{n} earlier lines of output left out; -v shows them]\n"),
+    };
+    for line in &lines[skipped..] {
+        match line.char_indices().nth(LINE_CHARS) {
+            Some((end, _)) => text += &format!("{} [line cut]\n", &line[..end]),
+            None => text += &format!("{line}\n"),
+        }
+    }
+    text.truncate(text.trim_end().len());
+    text
 }
 
 /// The bytes of a file compiled into the work directory, which goes
@@ -277,5 +301,21 @@ mod tests {
             (PathBuf::from("dir/b.py"), Some("ffibuilder".into()))
         );
         assert_eq!(split_script_arg("b.py:"), (PathBuf::from("b.py:"), None));
+    }
+
+    #[test]
+    fn a_long_output_is_cut_to_its_end() {
+        assert_eq!(last_lines("one\ntwo"), "one\ntwo");
+        let many: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
+        let shown = last_lines(&many.join("\n"));
+        assert!(
+            shown.starts_with("[70 earlier lines of output left out; -v shows them]\nline 70\n")
+        );
+        assert!(shown.ends_with("\nline 99"));
+        let wide = "é".repeat(LINE_CHARS + 5);
+        assert_eq!(
+            last_lines(&wide),
+            format!("{} [line cut]", "é".repeat(LINE_CHARS))
+        );
     }
 }

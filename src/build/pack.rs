@@ -92,6 +92,16 @@ pub fn pack(
             format!("pass --venv with a Python {}.{} venv, or rebuild the library for Python {}.{}", built_for.0, built_for.1, running.0, running.1),
         ));
     }
+    if !examined.has_sections {
+        return Err(fail(
+            format!(
+                "`{}` has no section headers (`sstrip` or `strip --strip-section-headers` removes them), \
+                 and embedpack edits a library through them",
+                input.display()
+            ),
+            "pack the library as the linker wrote it, or stripped with plain `strip`, which keeps them",
+        ));
+    }
     let hooked = backend.bootstrap().hooked_imports;
     if !hooked
         .iter()

@@ -133,7 +133,7 @@ impl Files {
 
 /// A walker's error as the user should read it: a broken symbolic link
 /// and a link to a folder that holds it are named as such; anything else
-/// names the file and `what` was read.
+/// names the file and `what` was read, with a hint when it is unreadable.
 pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
     let path = err.path().map(Path::to_path_buf);
     let broken_link = path.as_ref().is_some_and(|p| {
@@ -158,10 +158,24 @@ pub fn walk_error(err: walkdir::Error, what: &str) -> anyhow::Error {
             "remove it, or point it at a file that exists",
         ),
         Some(path) => {
-            let cause = err
-                .into_io_error()
-                .map_or("unreadable".to_string(), |e| e.to_string());
-            anyhow::anyhow!("cannot read `{}` (in {what}): {cause}", path.display())
+            let cause = err.into_io_error();
+            let message = format!(
+                "cannot read `{}` (in {what}): {}",
+                path.display(),
+                cause
+                    .as_ref()
+                    .map_or("unreadable".to_string(), |e| e.to_string())
+            );
+            match cause.map(|e| e.kind()) {
+                Some(std::io::ErrorKind::PermissionDenied) => crate::fail(
+                    message,
+                    format!(
+                        "make it readable for the user running embedpack (as its owner: `chmod -R a+rX {}`)",
+                        path.display()
+                    ),
+                ),
+                _ => anyhow::anyhow!(message),
+            }
         }
         None => anyhow::anyhow!("cannot read {what}: {err}"),
     }

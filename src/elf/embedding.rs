@@ -42,6 +42,9 @@ pub struct Examined {
     pub imports: Vec<String>,
     /// For embedpack's library shim: the plugin it loads, beside it.
     pub shim_for: Option<String>,
+    /// Whether it has section headers (`sstrip` removes them); the ELF
+    /// writer edits a file through them.
+    pub has_sections: bool,
 }
 
 impl Examined {
@@ -58,9 +61,14 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
     let elf = super::read::parse(bytes)?;
     if !elf.is_64 || elf.header.e_machine != header::EM_X86_64 || !elf.little_endian {
         bail!(
-            "not an x86-64 ELF file (machine {}, {}-bit)",
+            "not an x86-64 ELF file (machine {}, {}-bit{})",
             header::machine_to_str(elf.header.e_machine),
-            if elf.is_64 { 64 } else { 32 }
+            if elf.is_64 { 64 } else { 32 },
+            if elf.little_endian {
+                ""
+            } else {
+                ", big-endian"
+            }
         );
     }
     if elf.header.e_type != header::ET_DYN || elf.interpreter.is_some() {
@@ -72,6 +80,7 @@ pub fn examine(bytes: &[u8]) -> Result<Examined> {
         info,
         cffi_embedding: CFFI_EMBEDDING_MARKS.iter().any(|m| contains(bytes, m)),
         shim_for: shim_target(bytes),
+        has_sections: !elf.section_headers.is_empty(),
         ..Examined::default()
     };
     for symbol in elf.dynsyms.iter() {

@@ -83,6 +83,16 @@ fn find_venv(explicit: Option<(&Path, &str)>, nearby: &[(&Path, &str)]) -> Resul
             return std::path::absolute(&dir)
                 .with_context(|| format!("cannot resolve `{}`", dir.display()));
         }
+        if explicit.is_some() && dir.is_dir() {
+            return Err(fail(
+                format!(
+                    "`{}` ({origin}) is not a virtualenv: it has no `pyvenv.cfg`",
+                    dir.display()
+                ),
+                "pass the folder `python3 -m venv` made (it holds `pyvenv.cfg` and `bin/python`), \
+                 or create one there with `python3 -m venv`",
+            ));
+        }
         tried.push(format!("`{}` ({origin})", dir.display()));
     }
     Err(fail(
@@ -112,14 +122,38 @@ fn venv_python(venv: &Path) -> Result<(PathBuf, Option<(u32, u32)>)> {
     let python = ["python3", "python"]
         .iter()
         .map(|name| venv.join("bin").join(name))
-        .find(|path| path.exists())
+        .find(|path| path.symlink_metadata().is_ok())
         .ok_or_else(|| {
             fail(
                 format!("`{}` has no bin/python3", venv.display()),
                 "the venv is broken or was moved; recreate it",
             )
         })?;
+    if !python.exists() {
+        let target = link_end(&python);
+        return Err(fail(
+            format!(
+                "`{}` is a broken symbolic link: `{}` does not exist",
+                python.display(),
+                target.display()
+            ),
+            "the Python the venv was made with is gone or moved; recreate the venv with an installed Python",
+        ));
+    }
     Ok((python, pyvenv::made_with(&cfg)))
+}
+
+/// Where a chain of symbolic links from `link` ends (the first path that
+/// is not a link), as far as 40 links.
+fn link_end(link: &Path) -> PathBuf {
+    let mut path = link.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&path) {
+            Ok(target) => path = path.parent().unwrap_or(Path::new("/")).join(target),
+            Err(_) => break,
+        }
+    }
+    path
 }
 
 /// A venv whose base Python was replaced by another major.minor version

@@ -235,12 +235,17 @@ impl Report {
             );
         } else {
             out += &format!(
-                "`{}`: {} problems in {} files\n",
+                "`{}`: {} in {}\n",
                 self.bundle,
-                self.problems.len(),
-                self.files
+                counted(self.problems.len(), "problem"),
+                counted(self.files, "file")
             );
         }
         out
     }
+}
+
+/// `1 file`, `2 files`.
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

@@ -99,7 +99,8 @@ pub fn write(
     let format = format::of(&out.path);
     let (parent, name) = split_output(&out.path)?;
     std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        .with_context(|| format!("cannot create `{}`", parent.display()))
+        .map_err(|err| with_hint(err, &out.path))?;
     remove_leftovers(&parent, &name);
     check_replaceable(&out.path, out.force)?;
     let staging = parent.join(format!("{name}{STAGING_MARK}{}", std::process::id()));
@@ -116,25 +117,32 @@ pub fn write(
     drop(progress);
     if let Err(err) = result {
         remove(&staging);
-        let hint = if is_disk_full(&err) {
-            "free space on that disk, or write the bundle elsewhere with -o"
-        } else {
-            "the previous output, if any, is unchanged"
-        };
-        return Err(err
-            .context(Hint(hint.into()))
-            .context(format!("cannot write the bundle `{}`", out.path.display())));
+        return Err(with_hint(err, &out.path));
     }
     Ok(written)
 }
 
-fn is_disk_full(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
+/// A failure to write the bundle at `out`, with what to do about its
+/// cause; the previous output is unchanged whatever the cause.
+fn with_hint(err: anyhow::Error, out: &Path) -> anyhow::Error {
+    let errno = err.chain().find_map(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .and_then(|e| e.raw_os_error())
-            == Some(libc::ENOSPC)
-    })
+    });
+    let what = match errno {
+        Some(libc::ENOSPC) => "free space on that disk, or write the bundle elsewhere with -o",
+        Some(libc::EROFS) => {
+            "that file system is mounted read-only: write the bundle elsewhere with -o"
+        }
+        Some(libc::EACCES | libc::EPERM) => {
+            "make that folder writable for this user, or write the bundle elsewhere with -o"
+        }
+        _ => "fix the cause above and run again",
+    };
+    let hint = format!("{what}; the previous output, if any, is unchanged");
+    err.context(Hint(hint))
+        .context(format!("cannot write the bundle `{}`", out.display()))
 }
 
 fn split_output(out: &Path) -> Result<(PathBuf, String)> {

@@ -7,6 +7,7 @@
 mod support;
 
 mod atomic;
+mod bad_inputs;
 mod bundle_runs;
 mod c_apps;
 mod cffi_suite;

@@ -24,6 +24,7 @@ mod project;
 mod pypy;
 mod reproducible;
 mod sbom;
+mod soak;
 mod starting;
 mod stripped;
 mod summary;

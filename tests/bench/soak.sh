@@ -66,7 +66,7 @@ table="| Bundle | Host | Processes | Threads each | Failures | Hangs | Wall time
 |:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|
 "
 soak() {
-  local label=$1 host=$2 dir start end failures=0 hangs=0 status expected index
+  local label=$1 host=$2 dir start end failures=0 hangs=0 status expected index stats
   shift 2
   dir=$work/runs-$RANDOM$RANDOM
   mkdir "$dir"

@@ -1,7 +1,7 @@
 /* embedpack's bootstrap, as the plugin's code sees it.
  *
  * The generated CFFI source is edited (see cffi_embedding.patch) to call
- * these two functions; everything here has hidden visibility, so that
+ * these functions; everything here has hidden visibility, so that
  * several bundles in one process never share a symbol of ours.
  */
 #ifndef EMBEDPACK_H
@@ -19,6 +19,10 @@ EMBEDPACK_HIDDEN int embedpack_initialize(void);
  * built for.  Called by CFFI's start-up code before its start-up lock,
  * every time.  Returns 0, or -1 after printing why not. */
 EMBEDPACK_HIDDEN int embedpack_check_python(void);
+
+/* Gives up the CPU to the thread that starts Python: called by each turn
+ * of CFFI's spinning start-up lock, without the GIL. */
+EMBEDPACK_HIDDEN void embedpack_wait_turn(void);
 
 /* Make the bundle's modules importable in the running interpreter.
  * Called with the GIL held before CFFI imports `_cffi_backend`, whoever

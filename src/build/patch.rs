@@ -58,12 +58,13 @@ mod tests {
     }
 
     #[test]
-    fn the_cpython_patch_file_has_all_three_hooks() {
+    fn the_cpython_patch_file_has_all_four_hooks() {
         let edits = edits(cpython_patches());
-        assert_eq!(edits.len(), 3);
+        assert_eq!(edits.len(), 4);
         assert!(edits[0].replacement.contains("embedpack_check_python()"));
         assert!(edits[1].replacement.contains("embedpack_initialize()"));
         assert!(edits[2].replacement.contains("embedpack_attach()"));
+        assert!(edits[3].replacement.contains("embedpack_wait_turn()"));
     }
 
     #[test]
@@ -85,6 +86,7 @@ mod tests {
         let patched = apply(&source, patches, "2.0").unwrap();
         assert!(patched.contains("embedpack_initialize()"));
         assert!(patched.contains("embedpack_attach()"));
+        assert!(patched.contains("embedpack_wait_turn()"));
         assert!(!patched.contains("_cffi_py_initialize();"));
     }
 }

@@ -12,6 +12,7 @@
 #include <Python.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,11 @@ int embedpack_initialize(void)
     failed = 0;
     atexit(finish_at_exit);
     return 0;
+}
+
+void embedpack_wait_turn(void)
+{
+    sched_yield();
 }
 
 static int add_site_dir(const char *relative)

@@ -26,6 +26,7 @@ mod pypy;
 mod reproducible;
 mod sbom;
 mod self_check;
+mod soak;
 mod starting;
 mod stripped;
 mod summary;

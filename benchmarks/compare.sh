@@ -23,11 +23,13 @@
 #   The bundles run from `/` with no LD_LIBRARY_PATH or PYTHON* variable.
 #   The builds by hand run from `/` with what a user sets by hand, since
 #   nothing in such a .so says where Python and the venv are:
+#     PATH=<venv>/bin:$PATH VIRTUAL_ENV=<venv>  (what `source
+#         <venv>/bin/activate` sets: the embedded Python looks for
+#         `python3` on PATH, finds the venv's, reads its pyvenv.cfg and so
+#         takes the venv's site-packages, and not the base Python's)
 #     LD_LIBRARY_PATH=<the libpython folder>   (CFFI's docs; here the .so's
-#                                               RUNPATH finds it anyway)
-#     PYTHONHOME=<the venv's base Python>      (sys.base_prefix: the
-#                                               standard library)
-#     PYTHONPATH=<the venv's site-packages>:<a copy of the app folder>
+#         RUNPATH, from the base Python's LDFLAGS, finds it anyway)
+#     PYTHONPATH=<a copy of the app folder>
 #   and the host first dlopen()s libpython with RTLD_GLOBAL (inside the
 #   timed span), the workaround CFFI's docs give for hosts that load with
 #   RTLD_LOCAL: wheels' extension modules do not name libpython, so
@@ -48,11 +50,15 @@
 #   /usr/bin/time (its wall time measured in ns around it; max RSS as
 #   `/usr/bin/time -v` prints it, which is that of the largest single
 #   process of the command, embedpack's own or the Python processes it
-#   starts).  Three rounds, each running every command once, in the
-#   same order; the median of three is reported.  Every embedpack run but
-#   the re-pack has a fresh XDG_CACHE_HOME, so none finds a cache that an
-#   earlier run left; the re-pack keeps the one of its first pack.  The
-#   page cache is warm for all (the venv was read before).
+#   starts).  Before each, `sync` (not timed) writes back what the one
+#   before left in the page cache, so that none pays for another's
+#   writes; none waits for its own (only embedpack's archives are synced
+#   when written, as one file).  Three rounds, each running every command
+#   once, in the same order; the median of three is reported.  Every
+#   embedpack run but the re-pack has a fresh XDG_CACHE_HOME, so none
+#   finds a cache that an earlier run left; the re-pack keeps the one of
+#   its first pack.  The page cache is warm for all (the venv was read
+#   before).
 # - The hello example's bundle (examples/hello/run.sh, on a venv holding
 #   only cffi), by part: benchmarks/parts.py.
 #
@@ -155,13 +161,10 @@ perf_by_hand=$work/perf-by-hand/${perf_by_hand##*/}
 
 {
   read -r libdir
-  read -r python_home
-  read -r site_packages
   read -r soname
 } < <("$venv/bin/python" -c '
-import sys, sysconfig
-print(sysconfig.get_config_var("LIBDIR"), sys.base_prefix, sysconfig.get_path("purelib"),
-      sysconfig.get_config_var("INSTSONAME"), sep="\n")')
+import sysconfig
+print(sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("INSTSONAME"), sep="\n")')
 
 cc -O2 -Wall -Wextra -Werror -o "$work/first_call" benchmarks/first_call.c -ldl
 
@@ -210,10 +213,11 @@ runs=${COMPARE_RUNS:-21}
 evaluate_calls=20000
 add1_calls=1000000
 bundle_env=(env -u LD_LIBRARY_PATH -u PYTHONPATH -u PYTHONHOME -u EMBEDPACK_DEBUG)
-by_hand_env=(env -u EMBEDPACK_DEBUG "LD_LIBRARY_PATH=$libdir" "PYTHONHOME=$python_home"
-  "PYTHONPATH=$site_packages:$work/app")
-# call CASE: one fresh process of CASE; appends its first call [ms] and
-# time per call [µs] to $work/CASE.first and $work/CASE.per.
+by_hand_env=(env -u EMBEDPACK_DEBUG -u PYTHONHOME "PATH=$PWD/$venv/bin:$PATH"
+  "VIRTUAL_ENV=$PWD/$venv" "LD_LIBRARY_PATH=$libdir" "PYTHONPATH=$work/app")
+# call CASE: one fresh process of CASE; appends its first call [ms], the
+# CPU time of that [ms], its time per call [µs] and the CPU time of that
+# [µs] to $work/CASE.first, .cpu, .per and .per-cpu.
 call() {
   local command out
   case $1 in
@@ -235,18 +239,20 @@ call() {
   local expected=42
   [ "${1%%-*}" = perf ] && expected=0
   if [ -s "$work/call.err" ] ||
-    ! [[ $out =~ ^first_call_ns\ ([0-9]+)\ per_call_ns\ ([0-9.]+)\ result\ $expected$ ]]; then
+    ! [[ $out =~ ^first_call_ns\ ([0-9]+)\ first_call_cpu_ns\ ([0-9]+)\ per_call_ns\ ([0-9.]+)\ per_call_cpu_ns\ ([0-9.]+)\ result\ $expected$ ]]; then
     cat "$work/call.err" >&2
     die "$1 printed \`$out\`, not a time and $expected"
   fi
   echo "${BASH_REMATCH[1]}" | awk '{ print $1 / 1e6 }' >>"$work/$1.first"
-  echo "${BASH_REMATCH[2]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per"
+  echo "${BASH_REMATCH[2]}" | awk '{ print $1 / 1e6 }' >>"$work/$1.cpu"
+  echo "${BASH_REMATCH[3]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per"
+  echo "${BASH_REMATCH[4]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per-cpu"
 }
 cases=(sentinel-embedpack sentinel-by-hand perf-embedpack perf-by-hand)
 echo "compare.sh: first call and per call, $runs fresh processes of each" >&2
 for name in "${cases[@]}"; do
   call "$name"
-  rm "$work/$name.first" "$work/$name.per"
+  rm "$work/$name".{first,cpu,per,per-cpu}
 done
 for ((run = 0; run < runs; run++)); do
   for ((i = 0; i < ${#cases[@]}; i++)); do
@@ -262,6 +268,8 @@ pack=("$embedpack" build "$fixture/build_sentinel.py" --venv "$big" --app "$fixt
 timed() {
   local name=$1 start end
   shift
+  # Each command starts with nothing left to write back from the last.
+  sync
   start=$(date +%s%N)
   /usr/bin/time -f '%M' -o "$work/time.out" "$@" >"$work/timed.log" 2>&1 ||
     { cat "$work/timed.log" >&2; die "\`$*\` failed"; }
@@ -332,6 +340,7 @@ read -r e_bytes e_files <<<"$(bytes "$work/embedpack") $(files "$work/embedpack"
 read -r p_bytes p_files <<<"$(bytes "$work/pyinstaller/sentinel") $(files "$work/pyinstaller/sentinel")"
 read -r s_bytes s_files <<<"$(bytes "$work/pyinstaller-strip/sentinel") $(files "$work/pyinstaller-strip/sentinel")"
 ms() { awk -v v="$(median "$work/$1.first")" 'BEGIN { printf "%.1f ms", v }'; }
+cpu() { awk -v v="$(median "$work/$1.cpu")" 'BEGIN { printf "%.1f ms", v }'; }
 us() { awk -v v="$(median "$work/$1.per")" 'BEGIN { printf "%.2f µs", v }'; }
 sec() { awk -v v="$(median "$work/$1.s")" 'BEGIN { printf "%.2f s", v }'; }
 size_of() { mib "$(cut -d' ' -f1 "$work/$1.size")"; }
@@ -340,6 +349,7 @@ peak_kib=$(cat "$work"/pack-*.rss "$work"/re-pack.rss | sort -n | tail -n 1)
 bundle_ratio=$(ratio "$e_bytes" "$p_bytes")
 strip_ratio=$(ratio "$e_bytes" "$s_bytes")
 first_ratio=$(ratio "$(median "$work/sentinel-embedpack.first")" "$(median "$work/sentinel-by-hand.first")")
+cpu_ratio=$(ratio "$(median "$work/sentinel-embedpack.cpu")" "$(median "$work/sentinel-by-hand.cpu")")
 perf_first_ratio=$(ratio "$(median "$work/perf-embedpack.first")" "$(median "$work/perf-by-hand.first")")
 per_ratio=$(ratio "$(median "$work/sentinel-embedpack.per")" "$(median "$work/sentinel-by-hand.per")")
 add1_ratio=$(ratio "$(median "$work/perf-embedpack.per")" "$(median "$work/perf-by-hand.per")")
@@ -364,6 +374,8 @@ main_table() {
   echo "| First call (dlopen → first return), median of $runs fresh processes |" \
     "$(ms sentinel-embedpack) |" "by hand per CFFI's docs: $(ms sentinel-by-hand) |" \
     "${first_ratio}× |" "≤ 0.60× |" "$(at_most "$first_ratio" 0.6) |"
+  echo "| (its CPU time: \`CLOCK_PROCESS_CPUTIME_ID\`, which the machine's load changes less) |" \
+    "$(cpu sentinel-embedpack) |" "$(cpu sentinel-by-hand) |" "${cpu_ratio}× |" "— | — |"
   echo "| (the same for CFFI's perf.py, whose init code imports nothing) |" \
     "$(ms perf-embedpack) |" "$(ms perf-by-hand) |" "${perf_first_ratio}× |" "— | — |"
   echo "| Per call: \`evaluate(\"6 * 7\")\`, $evaluate_calls calls after the first |" \
@@ -410,15 +422,19 @@ pack_table() {
   detail_row "embedpack to \`.tar.gz\`" pack-tar-gz
   detail_row "venv-pack to \`.tar.gz\` (level 4)" venv-pack-tar-gz
 }
-call_row() { # LABEL NAME
-  local f_median f_min f_max p_median p_min p_max
-  read -r f_median f_min f_max <<<"$(stats "$work/$2.first")"
-  read -r p_median p_min p_max <<<"$(stats "$work/$2.per")"
-  printf '| %s | %.1f | %.1f–%.1f | %.3f | %.3f–%.3f |\n' "$1" "$f_median" "$f_min" "$f_max" \
-    "$p_median" "$p_min" "$p_max"
+call_row() { # LABEL NAME: median (min–max) of each figure of NAME
+  local figure median min max row="| $1 |"
+  for figure in first cpu per per-cpu; do
+    read -r median min max <<<"$(stats "$work/$2.$figure")"
+    case $figure in
+      first | cpu) row+=$(printf ' %.1f (%.1f–%.1f) |' "$median" "$min" "$max") ;;
+      *) row+=$(printf ' %.3f (%.3f–%.3f) |' "$median" "$min" "$max") ;;
+    esac
+  done
+  echo "$row"
 }
 call_table() {
-  echo "| Plugin | First call, median [ms] | Min–max [ms] | Per call, median [µs] | Min–max [µs] |"
+  echo "| Plugin | First call [ms] | Its CPU time [ms] | Per call [µs] | Its CPU time [µs] |"
   echo "|:---|---:|---:|---:|---:|"
   call_row "sentinel, embedpack bundle" sentinel-embedpack
   call_row "sentinel, by hand" sentinel-by-hand
@@ -451,7 +467,7 @@ machine() {
   echo
   main_table
   echo
-  echo "### First call and per call: every run"
+  echo "### First call and per call: median (min–max) of $runs processes each"
   echo
   call_table
   echo

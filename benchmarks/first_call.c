@@ -4,7 +4,9 @@
  * before the first dlopen() and just after the first call returns: what
  * that span holds is loading the plugin and what it needs, Python's
  * start-up and the plugin's init code, and one call.  Then it makes CALLS
- * more calls and divides their time by CALLS.
+ * more calls and divides their time by CALLS.  It also reads
+ * CLOCK_PROCESS_CPUTIME_ID over both spans: CPU time, which another
+ * process's load changes less than wall time.
  *
  * usage: first_call [--global LIB] PLUGIN CALLS evaluate EXPRESSION
  *        first_call [--global LIB] PLUGIN CALLS add1
@@ -17,7 +19,7 @@
  * name libpython (a plugin built by hand needs it; a bundle does not).
  *
  * Prints one line:
- *   first_call_ns N per_call_ns X result R
+ *   first_call_ns N first_call_cpu_ns C per_call_ns X per_call_cpu_ns Y result R
  * R being what the first call returned.  Exits 1, saying why, when a
  * library does not load, the symbol is missing, or a later call returns
  * something else than the first.
@@ -31,12 +33,17 @@
 typedef int (*evaluate_fn)(const char *);
 typedef int (*add1_fn)(int, int);
 
-static long long now_ns(void)
+static long long now_ns(clockid_t clock)
 {
     struct timespec t;
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock, &t);
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static double per_call(long long span, long calls)
+{
+    return calls > 0 ? (double)span / (double)calls : 0.0;
 }
 
 static void *symbol(const char *library, int flags, const char *name)
@@ -86,7 +93,7 @@ static int add1_loop(add1_fn add1, long calls)
 int main(int argc, char **argv)
 {
     const char *global = NULL, *plugin, *kind, *expression = NULL;
-    long long start, first_done, loop_done;
+    long long start, cpu_start, first_done, cpu_done, loop_done, cpu_loop_done;
     long calls;
     void *function;
     int result, failed, i = 1;
@@ -110,7 +117,8 @@ int main(int argc, char **argv)
     if (strcmp(kind, "evaluate") == 0)
         expression = argv[i + 3];
 
-    start = now_ns();
+    start = now_ns(CLOCK_MONOTONIC);
+    cpu_start = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     if (global != NULL && symbol(global, RTLD_LAZY | RTLD_GLOBAL, NULL) == NULL)
         return 1;
     function = symbol(plugin, RTLD_NOW | RTLD_LOCAL, kind);
@@ -120,16 +128,20 @@ int main(int argc, char **argv)
         result = ((evaluate_fn)function)(expression);
     else
         result = ((add1_fn)function)(-1, 1);
-    first_done = now_ns();
+    cpu_done = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    first_done = now_ns(CLOCK_MONOTONIC);
 
     if (expression != NULL)
         failed = evaluate_loop((evaluate_fn)function, calls, expression, result);
     else
         failed = add1_loop((add1_fn)function, calls);
-    loop_done = now_ns();
+    loop_done = now_ns(CLOCK_MONOTONIC);
+    cpu_loop_done = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     if (failed)
         return 1;
-    printf("first_call_ns %lld per_call_ns %.1f result %d\n", first_done - start,
-           calls > 0 ? (double)(loop_done - first_done) / (double)calls : 0.0, result);
+    printf("first_call_ns %lld first_call_cpu_ns %lld per_call_ns %.1f per_call_cpu_ns %.1f "
+           "result %d\n",
+           first_done - start, cpu_done - cpu_start, per_call(loop_done - first_done, calls),
+           per_call(cpu_loop_done - cpu_done, calls), result);
     return 0;
 }

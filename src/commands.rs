@@ -139,18 +139,22 @@ fn bundle(
 ) -> Result<()> {
     let output = options.output(plugin, env)?;
     let collecting = log.spinner("Collecting");
-    let mut plan = collect::plan(plugin, env, &options.collect())?;
+    let collect::Collected {
+        mut plan,
+        stdlib_left_out: left_out,
+    } = collect::plan(plugin, env, &options.collect())?;
     drop(collecting);
     let (count, size) = plan.size_under(&plugin.layout.site);
     log.info(format!(
         "site-packages: {count} files, {}",
         human_size(size)
     ));
-    let left_out = options.stdlib_left_out(env);
-    log.info(format!(
-        "standard library: left out {}; keep one with --keep-stdlib NAME",
-        left_out.join(", ")
-    ));
+    if !left_out.is_empty() {
+        log.info(format!(
+            "standard library: left out {}; keep one with --keep-stdlib NAME",
+            left_out.join(", ")
+        ));
+    }
     if options.bytecode {
         collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
     }

@@ -104,18 +104,6 @@ impl BundleOptions {
         })
     }
 
-    /// The parts of `env`'s standard library left out: those not kept.
-    pub fn stdlib_left_out(&self, env: &Environment) -> Vec<String> {
-        let home = env.backend.home(&env.info);
-        let stdlib = env.backend.stdlib(&env.info, &home);
-        stdlib
-            .optional
-            .iter()
-            .filter(|part| !self.keep_stdlib.iter().any(|k| k == part.name))
-            .map(|part| part.name.to_string())
-            .collect()
-    }
-
     /// Refuses a `--keep-stdlib` that names no part `env`'s standard
     /// library leaves out.
     pub fn check_env(&self, env: &Environment) -> Result<()> {

@@ -61,6 +61,8 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     /// The interpreter that compiles the plan's bytecode.
     pub python: PathBuf,
+    /// The runtime library that interpreter runs on.
+    pub runtime: PathBuf,
 }
 
 impl Source {

@@ -32,7 +32,14 @@ pub struct Options {
     pub exclude: Vec<String>,
 }
 
-pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Plan> {
+/// What collecting found: the plan, and the names of the standard
+/// library's parts left out of it.
+pub struct Collected {
+    pub plan: Plan,
+    pub stdlib_left_out: Vec<String>,
+}
+
+pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Collected> {
     let layout = &plugin.layout;
     let mut files = Files::default();
     files.add(&layout.embedded, plugin.library.clone(), 0o755)?;
@@ -48,7 +55,7 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     }
     files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
     let stdlib = env.backend.stdlib(&env.info, &layout.home);
-    stdlib::collect(&mut files, &stdlib, &options.keep_stdlib)?;
+    let stdlib_left_out = stdlib::collect(&mut files, &stdlib, &options.keep_stdlib)?;
     let selection = site::Selection {
         keep_build_tools: options.keep_build_tools,
         exclude: &options.exclude,
@@ -56,7 +63,10 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Pla
     site::collect(&mut files, env, layout, &selection)?;
     dist_info::normalize(&mut files, &layout.site)?;
     app::collect(&mut files, layout, &options.apps)?;
-    Ok(files.into_plan(&env.python))
+    Ok(Collected {
+        plan: files.into_plan(&env.python, &env.runtime),
+        stdlib_left_out,
+    })
 }
 
 /// The plan under construction; a later entry for the same destination
@@ -123,10 +133,11 @@ impl Files {
         self.entries.insert(entry.dest.clone(), entry);
     }
 
-    fn into_plan(self, python: &Path) -> Plan {
+    fn into_plan(self, python: &Path, runtime: &Path) -> Plan {
         Plan {
             entries: self.entries.into_values().collect(),
             python: python.to_path_buf(),
+            runtime: runtime.to_path_buf(),
         }
     }
 }

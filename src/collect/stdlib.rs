@@ -4,6 +4,7 @@
 //! installers and the like — unless `--keep-stdlib PART` keeps one.
 //! Bytecode from the build machine and site directories are never taken.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Result;
@@ -12,27 +13,52 @@ use walkdir::WalkDir;
 use super::{is_noise_dir, is_noise_file, walk_error, Files};
 use crate::backend::{Part, Stdlib, Tree};
 
-pub fn collect(files: &mut Files, stdlib: &Stdlib, keep: &[String]) -> Result<()> {
+/// Adds `stdlib` to `files`, less its optional parts not in `keep`; the
+/// names of those parts of which something was found and left out.
+pub fn collect(files: &mut Files, stdlib: &Stdlib, keep: &[String]) -> Result<Vec<String>> {
     let left_out: Vec<&Part> = stdlib
         .optional
         .iter()
         .filter(|part| !keep.iter().any(|k| k == part.name))
         .collect();
+    let mut found = BTreeSet::new();
     for tree in &stdlib.trees {
-        collect_tree(files, tree, &left_out)?;
+        collect_tree(files, tree, &left_out, &mut found)?;
     }
-    Ok(())
+    Ok(left_out
+        .iter()
+        .filter(|part| found.contains(part.name))
+        .map(|part| part.name.to_string())
+        .collect())
 }
 
-fn collect_tree(files: &mut Files, tree: &Tree, left_out: &[&Part]) -> Result<()> {
+fn collect_tree(
+    files: &mut Files,
+    tree: &Tree,
+    left_out: &[&Part],
+    found: &mut BTreeSet<&'static str>,
+) -> Result<()> {
     let mut walker = WalkDir::new(&tree.source)
         .follow_links(true)
         .sort_by_file_name();
     if tree.modules_only {
         walker = walker.min_depth(1).max_depth(1);
     }
+    let mut found_dirs = BTreeSet::new();
     let kept = |e: &walkdir::DirEntry| {
-        e.depth() == 0 || !e.file_type().is_dir() || keeps_dir(e.path(), tree, left_out)
+        if e.depth() == 0 || !e.file_type().is_dir() {
+            return true;
+        }
+        if !keeps_dir(e.path(), tree) {
+            return false;
+        }
+        match part_of_dir(e.path(), tree, left_out) {
+            Some(part) => {
+                found_dirs.insert(part.name);
+                false
+            }
+            None => true,
+        }
     };
     let what = format!("the standard library `{}`", tree.source.display());
     for item in walker.into_iter().filter_entry(kept) {
@@ -40,11 +66,11 @@ fn collect_tree(files: &mut Files, tree: &Tree, left_out: &[&Part]) -> Result<()
         super::check_regular(&item, &what)?;
         let name = item.file_name().to_string_lossy();
         let module = name.ends_with(".so");
-        if !item.file_type().is_file()
-            || is_noise_file(&name)
-            || (tree.modules_only && !module)
-            || (module && left_out.iter().any(|p| is_module_of(p, &name)))
-        {
+        if !item.file_type().is_file() || is_noise_file(&name) || (tree.modules_only && !module) {
+            continue;
+        }
+        if let Some(part) = left_out.iter().find(|p| module && is_module_of(p, &name)) {
+            found.insert(part.name);
             continue;
         }
         let relative = item
@@ -53,29 +79,38 @@ fn collect_tree(files: &mut Files, tree: &Tree, left_out: &[&Part]) -> Result<()
             .unwrap_or(item.path());
         files.add_file(&tree.dest.join(relative), item.path())?;
     }
+    found.extend(found_dirs);
     Ok(())
 }
 
-/// Whether the folder at `path` of `tree` is bundled.
-fn keeps_dir(path: &Path, tree: &Tree, left_out: &[&Part]) -> bool {
+/// Whether the folder at `path` of `tree` may be bundled: it is neither
+/// skipped, nor noise, nor a site directory.
+fn keeps_dir(path: &Path, tree: &Tree) -> bool {
     if tree.skip.iter().any(|s| s == path) {
         return false;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = dir_name(path);
     if is_noise_dir(&name) {
         return false;
     }
     let top_level = path.parent() == Some(tree.source.as_path());
-    if top_level && matches!(name.as_str(), "site-packages" | "dist-packages") {
-        return false;
-    }
-    !left_out.iter().any(|part| {
+    !(top_level && matches!(name.as_str(), "site-packages" | "dist-packages"))
+}
+
+/// The part left out that the folder at `path` of `tree` belongs to.
+fn part_of_dir<'a>(path: &Path, tree: &Tree, left_out: &[&'a Part]) -> Option<&'a Part> {
+    let name = dir_name(path);
+    let top_level = path.parent() == Some(tree.source.as_path());
+    left_out.iter().copied().find(|part| {
         (top_level && part.folders.iter().any(|f| matches(f, &name)))
             || part.nested.contains(&name.as_str())
     })
+}
+
+fn dir_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn is_module_of(part: &Part, file_name: &str) -> bool {

@@ -256,6 +256,7 @@ fn relinked_plan(
     Ok(Plan {
         entries,
         python: plan.python,
+        runtime: plan.runtime,
     })
 }
 

@@ -6,12 +6,15 @@ little-endian length, where MODULE is the source's path inside the
 bundle, which each .pyc records as its file name, so no path of the build
 machine gets in.  A name that is not UTF-8 is recorded as the bundle's
 interpreter (in UTF-8 mode) decodes it: with surrogateescape, as
-`__file__` will be.  For each pair, in order, writes to stdout an 8-byte
-little-endian signed length and that many bytes of .pyc, or the length -1
-for a source this interpreter cannot compile (syntax another Python
-version accepts).  The bytes are what py_compile writes with
+`__file__` will be.  For each pair, in order, writes to stdout the
+SHA-256 of the source's bytes as read, then an 8-byte little-endian
+signed length and that many bytes of .pyc, or the length -1 for a source
+this interpreter cannot compile (syntax another Python version accepts).
+A source that cannot be read ends the run: the message on stderr, exit
+status 1.  The bytes are what py_compile writes with
 PycInvalidationMode.UNCHECKED_HASH, except on PyPy (see MARSHAL_VERSION).
 """
+import hashlib
 import importlib.machinery
 import importlib.util
 import marshal
@@ -30,12 +33,16 @@ UNCHECKED_HASH = 0b01
 MARSHAL_VERSION = 2 if sys.implementation.name == "pypy" else marshal.version
 
 
-def pyc(source, module):
-    path = os.fsdecode(source)
-    loader = importlib.machinery.SourceFileLoader("<embedpack>", path)
-    data = loader.get_data(path)
+def pyc(loader, data, module):
     module = module.decode("utf-8", "surrogateescape")
-    code = loader.source_to_code(data, module, _optimize=0)
+    try:
+        code = loader.source_to_code(data, module, _optimize=0)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # Syntax this version does not accept, a NUL byte (ValueError
+        # before 3.12) or an undecodable text, nesting too deep for its
+        # compiler (MemoryError from 3.8's parser): what another Python
+        # may compile.
+        return None
     return b"".join([
         importlib.util.MAGIC_NUMBER,
         UNCHECKED_HASH.to_bytes(4, "little"),
@@ -58,13 +65,20 @@ def jobs(data):
 def main():
     out = sys.stdout.buffer
     for source, module in jobs(sys.stdin.buffer.read()):
+        path = os.fsdecode(source)
+        loader = importlib.machinery.SourceFileLoader("<embedpack>", path)
         try:
-            data = pyc(source, module)
-        except Exception:  # as py_compile: any failure to compile
+            data = loader.get_data(path)
+        except OSError as err:
+            sys.stderr.write(f"cannot read {path}: {err.strerror}\n")
+            sys.exit(1)
+        out.write(hashlib.sha256(data).digest())
+        compiled = pyc(loader, data, module)
+        if compiled is None:
             out.write(struct.pack("<q", -1))
             continue
-        out.write(struct.pack("<q", len(data)))
-        out.write(data)
+        out.write(struct.pack("<q", len(compiled)))
+        out.write(compiled)
     out.flush()
 
 

@@ -40,11 +40,13 @@ enum Run {
 }
 
 impl Compilers {
-    /// Starts `python` on `jobs`: `(source on this machine, its path in
-    /// the bundle)`, split between at most `PROCESSES` runs, each
-    /// answered from the cache in `cache` when it holds its answer.
+    /// Starts `python` (which runs on the runtime library `runtime`) on
+    /// `jobs`: `(source on this machine, its path in the bundle)`, split
+    /// between at most `PROCESSES` runs, each answered from the cache in
+    /// `cache` when it holds its answer.
     pub fn start(
         python: &Path,
+        runtime: &Path,
         jobs: &[(&Path, &Path)],
         cache: Option<&Path>,
     ) -> Result<Compilers> {
@@ -55,11 +57,11 @@ impl Compilers {
                     return Compiler::start(python, &share, None)
                         .map(|c| Run::Compiling(Box::new(c)));
                 };
-                let key = bytecode_cache::key(COMPILER, python, &share)?;
+                let key = bytecode_cache::key(COMPILER, python, runtime, &share)?;
                 if let Some(answer) = bytecode_cache::open(dir, &key) {
                     return Ok(Run::Cached(Box::new(answer)));
                 }
-                Compiler::start(python, &share, Entry::create(dir, &key))
+                Compiler::start(python, &share, Entry::create(dir, key))
                     .map(|c| Run::Compiling(Box::new(c)))
             })
             .collect::<Result<_>>()?;
@@ -148,7 +150,12 @@ impl Compiler {
     /// The next `.pyc`, or `None` when its source does not compile with
     /// this interpreter.
     fn next(&mut self) -> Result<Option<Vec<u8>>> {
-        let answer = match read_answer(&mut self.stdout) {
+        let mut read = [0u8; 32];
+        let answer = match self
+            .stdout
+            .read_exact(&mut read)
+            .and_then(|()| read_answer(&mut self.stdout))
+        {
             Ok(answer) => answer,
             Err(err) => {
                 self.cache = None;
@@ -163,14 +170,7 @@ impl Compiler {
         };
         self.left = self.left.saturating_sub(1);
         if let Some(entry) = &mut self.cache {
-            let length = answer.as_ref().map_or(-1, |pyc| pyc.len() as i64);
-            let kept = entry
-                .add(&length.to_le_bytes())
-                .and_then(|()| match &answer {
-                    Some(pyc) => entry.add(pyc),
-                    None => Ok(()),
-                });
-            if kept.is_err() {
+            if entry.add(&read, answer.as_deref()).is_err() {
                 self.cache = None;
             }
         }

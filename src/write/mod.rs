@@ -276,7 +276,7 @@ fn start_compiler(plan: &Plan, cache: Option<&Path>) -> Result<bytecode::Compile
             _ => None,
         })
         .collect();
-    bytecode::Compilers::start(&plan.python, &jobs, cache)
+    bytecode::Compilers::start(&plan.python, &plan.runtime, &jobs, cache)
 }
 
 /// The bytes of a source made in memory: a file, bytes, or a stripped or

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares embedpack with what people use instead, in one run, and prints
-# one Markdown table with the ratio and the goal of each row (issue 13);
+# one Markdown table with the ratio and the goal of each row (BENCHMARKS.md);
 # with RESULTS.md, writes the same there.  It only measures: no test runs
 # it, and no goal is asserted (the script succeeds whatever the figures).
 #
@@ -50,7 +50,7 @@
 #   --zip-symlinks, which stores the venv's lib64 -> lib link as a link;
 #   as it comes, venv-pack follows it and stores lib/ twice, measured
 #   once on the side) and to .tar.gz (its default level 4; embedpack's
-#   archives and `tar czf` use level 6).  Each is timed by
+#   archives level 3, `tar czf` level 6).  Each is timed by
 #   /usr/bin/time (its wall time measured in ns around it; max RSS as
 #   `/usr/bin/time -v` prints it, which is that of the largest single
 #   process of the command, embedpack's own or the Python processes it
@@ -81,6 +81,8 @@ set -euo pipefail
 results=
 [ -z "${1:-}" ] || results=$(realpath -m -- "$1")
 cd "$(dirname "$0")/.."
+# The caches are the script's own (XDG_CACHE_HOME, below).
+unset EMBEDPACK_CACHE_DIR
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 die() {

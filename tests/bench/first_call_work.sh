@@ -68,6 +68,8 @@ embedpack=$(realpath -- "$embedpack")
 
 work=$(mktemp -d -t embedpack-first-call.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# Builds here leave nothing in the user's bytecode cache.
+export EMBEDPACK_CACHE_DIR=$work/cache
 
 "$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
   -o "$work/bundle" -q

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Builds here leave nothing in the user's bytecode cache.
+export EMBEDPACK_CACHE_DIR=$work/cache
 
 fixture=tests/fixtures/sentinel
 for variant in plain self-check; do

@@ -28,6 +28,8 @@ done
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Builds here leave nothing in the user's bytecode cache.
+export EMBEDPACK_CACHE_DIR=$work/cache
 
 build() { # NAME FIXTURE SCRIPT VENV
   target/release/embedpack build "tests/fixtures/$2/$3" --venv "target/test-env/$4" \

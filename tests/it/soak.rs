@@ -41,7 +41,7 @@ fn linked_soak_host(bundle: &Path) -> PathBuf {
     )
 }
 
-/// How one process ended, when it did not end well.
+/// How one process ended.
 enum Outcome {
     Passed,
     Failed(String),

@@ -111,7 +111,7 @@ pub fn write(
     };
     let progress = log.progress(plan.entries.len(), "Writing");
     let result = format
-        .create(&staging, &top, out.mtime)
+        .create(&staging, &top, out.mtime, Some(&out.path))
         .and_then(|sink| fill(plan, layout, &mut written, sink, out, &progress))
         .and_then(|()| publish(&staging, &out.path, &parent, &name));
     drop(progress);

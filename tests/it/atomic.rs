@@ -53,14 +53,33 @@ fn full_disk_keeps_the_previous_bundle() {
     std::fs::create_dir_all(&mount.0).unwrap();
     run_ok(
         Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=80m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=200m", "tmpfs"])
             .arg(&mount.0),
     );
     let out = mount.0.join("bundle");
-    // The first bundle fits; the second (with bytecode) cannot fit beside it.
+    // The first bundle fits; then the disk is made 10 MiB larger than
+    // what it holds, so that the second (with bytecode, and another time
+    // on every file, so that it shares none) cannot fit beside it.
     run_ok(&mut build_command(&out, &["--no-bytecode", "-q"]));
+    let used = stdout(&run_ok(
+        Command::new("df")
+            .args(["--output=used", "-B1"])
+            .arg(&mount.0),
+    ))
+    .lines()
+    .last()
+    .and_then(|l| l.trim().parse::<u64>().ok())
+    .unwrap();
+    run_ok(
+        Command::new("mount")
+            .args(["-o", &format!("remount,size={}", used + (10 << 20))])
+            .arg(&mount.0),
+    );
     let before = manifest_of(&out);
-    let output = build_command(&out, &[]).output().unwrap();
+    let output = build_command(&out, &[])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
@@ -235,4 +254,43 @@ fn kill_9_during_the_build_leaves_scratch_that_the_next_run_removes() {
     holder.wait().unwrap();
     assert_eq!(left, ["embedpack-build-held", "embedpack-build-unlocked"]);
     assert_verifies(&out);
+}
+
+#[test]
+fn a_repack_shares_the_files_that_did_not_change_and_writes_the_others() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = workdir("repack-shares");
+    let out = dir.join("bundle");
+    run_ok(&mut build_command(&out, &["-q"]));
+    let manifest: serde_json::Value = serde_json::from_str(&manifest_of(&out)).unwrap();
+    let sources: Vec<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .filter(|p| p.ends_with(".py"))
+        .collect();
+    let (kept, damaged) = (out.join(&sources[0]), out.join(&sources[1]));
+    let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+    let (kept_inode, damaged_inode) = (inode(&kept), inode(&damaged));
+    // A byte changed in the previous bundle, its time put back: only its
+    // bytes tell it from the file the plan makes.
+    let time = std::fs::metadata(&damaged).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&damaged, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&damaged)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+
+    run_ok(&mut build_command(&out, &["-q"]));
+    assert_eq!(inode(&kept), kept_inode, "an unchanged file is shared");
+    assert_eq!(std::fs::metadata(&kept).unwrap().nlink(), 1);
+    assert_ne!(inode(&damaged), damaged_inode, "a changed file is written");
+    assert_ne!(std::fs::read(&damaged).unwrap(), bytes);
+    assert_verifies(&out);
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
 }

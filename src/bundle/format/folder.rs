@@ -3,8 +3,8 @@
 //! a manifest is refused before anything in it is read.
 
 use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -26,10 +26,18 @@ impl Format for Folder {
         &[]
     }
 
-    fn create(&self, path: &Path, _top: &str, mtime: u64) -> Result<Box<dyn Sink>> {
+    fn create(
+        &self,
+        path: &Path,
+        _top: &str,
+        mtime: u64,
+        previous: Option<&Path>,
+    ) -> Result<Box<dyn Sink>> {
         std::fs::create_dir(path).with_context(|| format!("cannot create `{}`", path.display()))?;
+        let previous = previous.filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()));
         Ok(Box::new(FolderSink {
             root: path.to_path_buf(),
+            previous: previous.map(Path::to_path_buf),
             mtime,
         }))
     }
@@ -91,9 +99,72 @@ fn check_bundle(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes files under `root`. A file whose bytes, mode and time are those
+/// of the same file in the `previous` bundle (a folder it replaces) is
+/// that file, linked rather than written again: a re-pack then writes
+/// only what changed, and removing the previous bundle frees only that
+/// (on some disks, freeing is what takes longest). The previous bundle
+/// stays as it was until the new one takes its place, and once it is
+/// removed no file of the new one is shared with anything.
 struct FolderSink {
     root: PathBuf,
+    previous: Option<PathBuf>,
     mtime: u64,
+}
+
+/// How many bytes are compared at a time.
+const CHUNK: usize = 64 * 1024;
+
+impl FolderSink {
+    /// The previous bundle's file at `path`, if it can be shared: a
+    /// regular file with `mode` and this bundle's time, linked nowhere
+    /// else.
+    fn reusable(&self, path: &Path, mode: u32) -> Option<(PathBuf, File)> {
+        let old = self.previous.as_ref()?.join(path);
+        let file = File::open(&old).ok()?;
+        let meta = file.metadata().ok()?;
+        let mtime = meta.modified().ok()?;
+        let shareable = meta.is_file()
+            && meta.nlink() == 1
+            && meta.permissions().mode() & 0o7777 == mode
+            && mtime == SystemTime::UNIX_EPOCH + Duration::from_secs(self.mtime);
+        shareable.then_some((old, file))
+    }
+}
+
+/// Reads `data` against `old`, a chunk at a time, until they differ or
+/// end: how many bytes were the same, the chunk of `data` that was not
+/// (read, so not to be lost), and whether both ended there.
+fn compare(old: &mut File, data: &mut dyn Read) -> std::io::Result<(u64, Vec<u8>, bool)> {
+    let mut new = vec![0; CHUNK];
+    let mut was = vec![0; CHUNK];
+    let mut same = 0;
+    loop {
+        let n = read_full(data, &mut new)?;
+        let m = read_full(old, &mut was[..n.max(1)])?;
+        if n == 0 {
+            return Ok((same, Vec::new(), m == 0));
+        }
+        if m != n || was[..n] != new[..n] {
+            new.truncate(n);
+            return Ok((same, new, false));
+        }
+        same += n as u64;
+    }
+}
+
+/// Fills `buf` from `from` unless it ends first: how many bytes it read.
+fn read_full(from: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match from.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 impl Sink for FolderSink {
@@ -103,12 +174,25 @@ impl Sink for FolderSink {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
         }
-        let mut file = create_file(&dest)?;
-        std::io::copy(data, &mut file)
+        let mut prefix: Box<dyn Read> = Box::new(std::io::empty());
+        if let Some((old, mut file)) = self.reusable(path, mode) {
+            let (same, differing, both_ended) = compare(&mut file, data)
+                .with_context(|| format!("cannot write `{}`", dest.display()))?;
+            if both_ended && std::fs::hard_link(&old, &dest).is_ok() {
+                return Ok(());
+            }
+            // What compared equal is read again from the old file, then
+            // what of `data` did not.
+            file.seek(SeekFrom::Start(0))
+                .with_context(|| format!("cannot read `{}`", old.display()))?;
+            prefix = Box::new(file.take(same).chain(std::io::Cursor::new(differing)));
+        }
+        let mut out = create_file(&dest)?;
+        std::io::copy(&mut prefix.chain(data), &mut out)
             .with_context(|| format!("cannot write `{}`", dest.display()))?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
+        out.set_permissions(std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("cannot set the mode of `{}`", dest.display()))?;
-        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(self.mtime))
+        out.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(self.mtime))
             .with_context(|| format!("cannot set the time of `{}`", dest.display()))
     }
 

@@ -25,8 +25,16 @@ pub trait Format: Sync {
     /// The endings of file names in this format, in lower case.
     fn extensions(&self) -> &'static [&'static str];
     /// A writer of a new bundle at `path`; `top` is an archive's top
-    /// folder, `mtime` every entry's time (Unix seconds).
-    fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>>;
+    /// folder, `mtime` every entry's time (Unix seconds); `previous`, the
+    /// bundle it will replace, which is left as it is but whose unchanged
+    /// files the new bundle may share.
+    fn create(
+        &self,
+        path: &Path,
+        top: &str,
+        mtime: u64,
+        previous: Option<&Path>,
+    ) -> Result<Box<dyn Sink>>;
     /// Calls `visit` for every regular file of the bundle at `path`.
     /// Entries that would land outside the bundle, and links of any kind,
     /// are refused: a bundle holds only regular files and folders.

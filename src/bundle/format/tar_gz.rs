@@ -21,7 +21,13 @@ impl Format for TarGz {
         &[".tar.gz", ".tgz"]
     }
 
-    fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>> {
+    fn create(
+        &self,
+        path: &Path,
+        top: &str,
+        mtime: u64,
+        _previous: Option<&Path>,
+    ) -> Result<Box<dyn Sink>> {
         let gzip = flate2::GzBuilder::new()
             .mtime(0)
             .write(create_file(path)?, super::compression());

@@ -29,7 +29,13 @@ impl Format for Zip {
         &[".zip"]
     }
 
-    fn create(&self, path: &Path, top: &str, mtime: u64) -> Result<Box<dyn Sink>> {
+    fn create(
+        &self,
+        path: &Path,
+        top: &str,
+        mtime: u64,
+        _previous: Option<&Path>,
+    ) -> Result<Box<dyn Sink>> {
         Ok(Box::new(ZipSink {
             out: BufWriter::new(create_file(path)?),
             top: top.to_string(),
@@ -277,7 +283,7 @@ mod tests {
         .iter()
         .map(|n| PathBuf::from(OsStr::from_bytes(n)))
         .collect();
-        let mut sink = Zip.create(&path, "b", 315_532_800).unwrap();
+        let mut sink = Zip.create(&path, "b", 315_532_800, None).unwrap();
         for (i, name) in names.iter().enumerate() {
             let mode = if i == 3 { 0o755 } else { 0o644 };
             sink.add(name, mode, &mut format!("file {i}").as_bytes())
@@ -302,7 +308,7 @@ mod tests {
     fn more_entries_than_the_classic_record_counts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("many.zip");
-        let mut sink = Zip.create(&path, "many", 315_532_800).unwrap();
+        let mut sink = Zip.create(&path, "many", 315_532_800, None).unwrap();
         let count = usize::from(u16::MAX) + 10;
         for i in 0..count {
             sink.add(Path::new(&format!("f{i}")), 0o644, &mut &b""[..])

@@ -125,17 +125,24 @@ pub fn write(
 /// A failure to write the bundle at `out`, with what to do about its
 /// cause; the previous output is unchanged whatever the cause.
 fn with_hint(err: anyhow::Error, out: &Path) -> anyhow::Error {
-    let errno = err.chain().find_map(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(|e| e.raw_os_error())
+    // The first system error, and whether what failed was reading an
+    // input (its context says so) rather than writing the bundle.
+    let causes: Vec<_> = err.chain().collect();
+    let failed = causes.iter().enumerate().find_map(|(i, cause)| {
+        let errno = cause.downcast_ref::<std::io::Error>()?.raw_os_error()?;
+        let reading = i > 0 && causes[i - 1].to_string().starts_with("cannot read");
+        Some((errno, reading))
     });
-    let what = match errno {
-        Some(libc::ENOSPC) => "free space on that disk, or write the bundle elsewhere with -o",
-        Some(libc::EROFS) => {
+    let what = match failed {
+        Some((libc::EACCES | libc::EPERM, true)) => {
+            "make that file readable for this user, or leave it out of the inputs"
+        }
+        Some((_, true)) => "fix the cause above and run again",
+        Some((libc::ENOSPC, _)) => "free space on that disk, or write the bundle elsewhere with -o",
+        Some((libc::EROFS, _)) => {
             "that file system is mounted read-only: write the bundle elsewhere with -o"
         }
-        Some(libc::EACCES | libc::EPERM) => {
+        Some((libc::EACCES | libc::EPERM, _)) => {
             "make that folder writable for this user, or write the bundle elsewhere with -o"
         }
         _ => "fix the cause above and run again",
@@ -378,5 +385,32 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint_for(errno: i32, context: &str) -> String {
+        let err = Err::<(), _>(std::io::Error::from_raw_os_error(errno))
+            .context(context.to_string())
+            .unwrap_err();
+        format!("{:#}", with_hint(err, Path::new("out")))
+    }
+
+    #[test]
+    fn a_failed_write_is_told_what_to_do_about_its_cause() {
+        let full = hint_for(libc::ENOSPC, "cannot write `out/x`");
+        assert!(full.contains("free space on that disk"), "{full}");
+        let denied = hint_for(libc::EACCES, "cannot create `out`");
+        assert!(denied.contains("make that folder writable"), "{denied}");
+    }
+
+    #[test]
+    fn an_input_that_cannot_be_read_is_not_blamed_on_the_output() {
+        let hint = hint_for(libc::EACCES, "cannot read `venv/lib/x.py`");
+        assert!(hint.contains("make that file readable"), "{hint}");
+        assert!(!hint.contains("writable"), "{hint}");
     }
 }

@@ -153,8 +153,12 @@ pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> 
     if padding > MAX_PADDING {
         bail!("the new segment would need {padding} bytes of padding");
     }
-    let mut out = image.bytes.to_vec();
-    out.resize(usize::try_from(offset)?, 0);
+    // Allocated once at its final size: growing a copy of a large
+    // library would double what it holds in memory.
+    let start = usize::try_from(offset)?;
+    let mut out = Vec::with_capacity(start + segment.len());
+    out.extend_from_slice(image.bytes);
+    out.resize(start, 0);
     out.extend_from_slice(&segment);
     if room.is_some() {
         put(&mut out, phoff, &table)?;

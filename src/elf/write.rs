@@ -106,10 +106,15 @@ pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
     let fits = (entries.len() as u64) < image.dynamic.slots;
     // `vn_file` fields change where they are, before `.gnu.version_r`
     // may move with the sections behind the program headers.
-    let mut renamed = input.to_vec();
-    for (at, value) in vn_files {
-        put_u32(&mut renamed, at, value)?;
-    }
+    let renamed: std::borrow::Cow<[u8]> = if vn_files.is_empty() {
+        input.into()
+    } else {
+        let mut renamed = input.to_vec();
+        for (at, value) in vn_files {
+            put_u32(&mut renamed, at, value)?;
+        }
+        renamed.into()
+    };
     let renamed_image = Image::parse(&renamed)?;
     let out = if strings.appended.is_empty() && fits {
         in_place(&renamed_image, &entries)?

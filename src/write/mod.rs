@@ -304,8 +304,11 @@ fn make(source: &Source) -> Result<Vec<u8>> {
             let what = base
                 .file()
                 .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
-            strip::strip(&make(base)?, debug.as_deref())
-                .with_context(|| format!("cannot strip {what}"))
+            match base.as_ref() {
+                Source::File(path) => strip::strip_file(path, debug.as_deref()),
+                base => strip::strip(&make(base)?, debug.as_deref()),
+            }
+            .with_context(|| format!("cannot strip {what}"))
         }
         Source::Bytecode { source, .. } => {
             anyhow::bail!("bytecode of `{}` is made in plan order", source.display())

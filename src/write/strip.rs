@@ -38,11 +38,22 @@ pub fn strip(bytes: &[u8], debug: Option<&Path>) -> Result<Vec<u8>> {
     (&input)
         .write_all(bytes)
         .context("cannot hold the file in memory")?;
+    strip_open(&input, debug)
+}
+
+/// The file at `path` without its debug information, as [`strip`]: read
+/// by objcopy itself, never held in memory here.
+pub fn strip_file(path: &Path, debug: Option<&Path>) -> Result<Vec<u8>> {
+    let input = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    strip_open(&input, debug)
+}
+
+fn strip_open(input: &File, debug: Option<&Path>) -> Result<Vec<u8>> {
     if let Some(debug) = debug {
-        let kept = objcopy("--only-keep-debug", &input)?;
+        let kept = objcopy("--only-keep-debug", input)?;
         save(debug, &kept)?;
     }
-    objcopy("--strip-debug", &input)
+    objcopy("--strip-debug", input)
 }
 
 /// What `objcopy <option> input output` writes.

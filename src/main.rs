@@ -9,6 +9,7 @@ use clap::Parser;
 const EXIT_FAILURE: u8 = 1;
 
 fn main() -> ExitCode {
+    keep_large_buffers_apart();
     let cli = embedpack::cli::Cli::parse();
     match embedpack::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -16,5 +17,18 @@ fn main() -> ExitCode {
             eprint!("{}", embedpack::report(&err));
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Gives every buffer of 256 KiB or more (a file being read or patched)
+/// its own mapping, returned when freed. By default glibc raises that
+/// threshold to the largest buffer freed so far, after which the next
+/// files' buffers come from the heap and stay resident once freed: a pack
+/// then held twice the memory it used.
+fn keep_large_buffers_apart() {
+    // SAFETY: mallopt only sets an allocator parameter; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }

@@ -16,6 +16,7 @@ use std::io::{BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 
 use anyhow::{bail, Context, Result};
@@ -95,10 +96,21 @@ fn read_answer(from: &mut dyn Read) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(pyc))
 }
 
-/// A running compiler, answering in the order it was asked.
+/// How many answers a compiler may give ahead of the writer: enough that
+/// it never waits while the writer deflates or copies other files, few
+/// enough that what waits is a few MiB.
+const READ_AHEAD: usize = 64;
+
+/// One answer as read: the SHA-256 of the source the compiler read, and
+/// the `.pyc` (`None`: it does not compile).
+type Answer = std::io::Result<([u8; 32], Option<Vec<u8>>)>;
+
+/// A running compiler, answering in the order it was asked; a thread
+/// reads its answers as they come, so that it is never held up by the
+/// writer.
 struct Compiler {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    answers: Receiver<Answer>,
     stderr: Option<JoinHandle<String>>,
     python: PathBuf,
     /// How many answers are still to come.
@@ -127,6 +139,7 @@ impl Compiler {
         }
         let mut stdin = child.stdin.take().context("no pipe to the compiler")?;
         let stdout = child.stdout.take().context("no pipe from the compiler")?;
+        let answers = read_ahead(stdout, jobs.len());
         let mut stderr = child.stderr.take().context("no pipe from the compiler")?;
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
@@ -139,7 +152,7 @@ impl Compiler {
         drop(stdin);
         Ok(Compiler {
             child,
-            stdout: BufReader::new(stdout),
+            answers,
             stderr: Some(stderr),
             python: python.to_path_buf(),
             left: jobs.len(),
@@ -150,12 +163,13 @@ impl Compiler {
     /// The next `.pyc`, or `None` when its source does not compile with
     /// this interpreter.
     fn next(&mut self) -> Result<Option<Vec<u8>>> {
-        let mut read = [0u8; 32];
-        let answer = match self
-            .stdout
-            .read_exact(&mut read)
-            .and_then(|()| read_answer(&mut self.stdout))
-        {
+        let received = self.answers.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the compiler's answers ended",
+            ))
+        });
+        let (read, answer) = match received {
             Ok(answer) => answer,
             Err(err) => {
                 self.cache = None;
@@ -181,6 +195,27 @@ impl Compiler {
         }
         Ok(answer)
     }
+}
+
+/// Reads `count` answers from `stdout` on a thread of their own, at most
+/// `READ_AHEAD` ahead of their reader; the first failure ends them.
+fn read_ahead(stdout: ChildStdout, count: usize) -> Receiver<Answer> {
+    let (send, receive) = std::sync::mpsc::sync_channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        for _ in 0..count {
+            let mut read = [0u8; 32];
+            let answer = stdout
+                .read_exact(&mut read)
+                .and_then(|()| read_answer(&mut stdout))
+                .map(|pyc| (read, pyc));
+            let failed = answer.is_err();
+            if send.send(answer).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receive
 }
 
 impl Drop for Compiler {

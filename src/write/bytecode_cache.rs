@@ -205,6 +205,16 @@ mod tests {
         }
     }
 
+    /// Stores, under the key `k` of `keyed`, the answer `pyc` compiled
+    /// from `read`.
+    fn store(dir: &Path, keyed: &[u8], read: &[u8]) {
+        let mut entry = Entry::create(dir, key("k", &[keyed])).unwrap();
+        entry
+            .add(&Sha256::digest(read).into(), Some(b"pyc"))
+            .unwrap();
+        entry.finish().unwrap();
+    }
+
     fn answer(dir: &Path, name: &str) -> Option<Vec<u8>> {
         let mut bytes = Vec::new();
         open(dir, &key(name, &[]))?.read_to_end(&mut bytes).unwrap();
@@ -229,11 +239,7 @@ mod tests {
     #[test]
     fn an_entry_whose_source_changed_while_compiled_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let mut entry = Entry::create(dir.path(), key("k", &[b"old text"])).unwrap();
-        entry
-            .add(&Sha256::digest(b"new text").into(), Some(b"pyc"))
-            .unwrap();
-        entry.finish().unwrap();
+        store(dir.path(), b"old text", b"new text");
         assert_eq!(answer(dir.path(), "k"), None);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -241,11 +247,7 @@ mod tests {
     #[test]
     fn a_damaged_entry_is_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut entry = Entry::create(dir.path(), key("k", &[b"a"])).unwrap();
-        entry
-            .add(&Sha256::digest(b"a").into(), Some(b"pyc"))
-            .unwrap();
-        entry.finish().unwrap();
+        store(dir.path(), b"a", b"a");
         let path = dir.path().join("k");
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[8] ^= 1;
@@ -257,11 +259,7 @@ mod tests {
     #[test]
     fn a_folder_others_may_write_to_is_not_used() {
         let dir = tempfile::tempdir().unwrap();
-        let mut entry = Entry::create(dir.path(), key("k", &[b"a"])).unwrap();
-        entry
-            .add(&Sha256::digest(b"a").into(), Some(b"pyc"))
-            .unwrap();
-        entry.finish().unwrap();
+        store(dir.path(), b"a", b"a");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         assert_eq!(answer(dir.path(), "k"), None);
         assert!(Entry::create(dir.path(), key("j", &[])).is_none());

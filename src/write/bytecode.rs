@@ -99,7 +99,7 @@ fn read_answer(from: &mut dyn Read) -> std::io::Result<Option<Vec<u8>>> {
 /// How many answers a compiler may give ahead of the writer: enough that
 /// it never waits while the writer deflates or copies other files, few
 /// enough that what waits is a few MiB.
-const READ_AHEAD: usize = 64;
+const READ_AHEAD: usize = 16;
 
 /// One answer as read: the SHA-256 of the source the compiler read, and
 /// the `.pyc` (`None`: it does not compile).

@@ -1,9 +1,11 @@
 //! Stripping an ELF file while the bundle is written: binutils' `objcopy
 //! --strip-debug` makes the bundle's copy, and `--only-keep-debug` the
 //! debug file kept outside the bundle, when one is asked for.  objcopy
-//! reads and writes files, not pipes, so it gets anonymous in-memory
-//! files (`memfd_create`, named `/proc/self/fd/N`): nothing it makes
-//! lands on a disk, even when embedpack is killed halfway.  objcopy's
+//! reads and writes files, not pipes: it reads a file on disk where it
+//! is, and bytes made in memory and its own output through anonymous
+//! in-memory files (`memfd_create`; each named `/proc/self/fd/N`), so
+//! nothing it makes lands on a disk, even when embedpack is killed
+//! halfway.  objcopy's
 //! output depends only on its input, so the bundle stays reproducible.
 
 use std::fs::File;

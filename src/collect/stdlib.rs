@@ -128,6 +128,7 @@ fn matches(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn folder_patterns() {
@@ -135,5 +136,47 @@ mod tests {
         assert!(!matches("config-*", "configparser.py"));
         assert!(matches("test", "test"));
         assert!(!matches("test", "tests"));
+    }
+
+    #[test]
+    fn only_the_parts_found_and_not_kept_are_reported_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path();
+        for file in [
+            "os.py",
+            "idlelib/run.py",
+            "pydoc_data/topics.py",
+            "_curses.cpython-311.so",
+        ] {
+            std::fs::create_dir_all(lib.join(file).parent().unwrap()).unwrap();
+            std::fs::write(lib.join(file), b"").unwrap();
+        }
+        const PARTS: &[Part] = &[
+            Part::folder("idlelib", &["idlelib"]),
+            Part::folder("tkinter", &["tkinter"]),
+            Part::folder("pydoc_data", &["pydoc_data"]),
+            Part::module("curses", &["_curses"]),
+        ];
+        let stdlib = Stdlib {
+            trees: vec![Tree {
+                source: lib.to_path_buf(),
+                dest: PathBuf::from("python/lib"),
+                modules_only: false,
+                skip: Vec::new(),
+            }],
+            optional: PARTS,
+        };
+        let mut files = Files::default();
+        let left_out = collect(&mut files, &stdlib, &["pydoc_data".to_string()]).unwrap();
+        assert_eq!(left_out, ["idlelib", "curses"]);
+        let bundled: Vec<_> = files
+            .entries
+            .keys()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            bundled,
+            ["python/lib/os.py", "python/lib/pydoc_data/topics.py"]
+        );
     }
 }

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -138,13 +138,7 @@ fn execute(exe: &Path) -> Run {
     let stderr_path = dir.join("stderr.txt");
     // Files rather than pipes, so that a hung program cannot block us;
     // like a pipe, a file makes Python's stdout block-buffered.
-    let mut child = Command::new(exe)
-        .current_dir("/")
-        .env_remove("LD_LIBRARY_PATH")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .env_remove("EMBEDPACK_DEBUG")
-        .stdin(Stdio::null())
+    let mut child = support::as_bare_host(&mut Command::new(exe))
         .stdout(File::create(&stdout_path).unwrap())
         .stderr(File::create(&stderr_path).unwrap())
         .spawn()

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -54,13 +54,7 @@ enum Outcome {
 fn run_bounded(command: &mut Command, dir: &Path) -> Outcome {
     let output = dir.join("output.txt");
     let file = File::create(&output).unwrap();
-    let mut child = command
-        .current_dir("/")
-        .env_remove("LD_LIBRARY_PATH")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .env_remove("EMBEDPACK_DEBUG")
-        .stdin(Stdio::null())
+    let mut child = as_bare_host(command)
         .stdout(file.try_clone().unwrap())
         .stderr(file)
         .spawn()

@@ -60,6 +60,19 @@ pub fn run_ok(command: &mut Command) -> Output {
     output
 }
 
+/// `command` as a host with nothing set up for Python: run from `/`,
+/// without `LD_LIBRARY_PATH`, `PYTHONPATH`, `PYTHONHOME` or
+/// `EMBEDPACK_DEBUG`, reading nothing on stdin.
+pub fn as_bare_host(command: &mut Command) -> &mut Command {
+    command
+        .current_dir("/")
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .env_remove("EMBEDPACK_DEBUG")
+        .stdin(std::process::Stdio::null())
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -36,15 +36,7 @@ pub fn u64_at(bytes: &[u8], offset: u64) -> Result<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
-pub fn put_u16(bytes: &mut [u8], offset: u64, value: u16) -> Result<()> {
-    put(bytes, offset, &value.to_le_bytes())
-}
-
 pub fn put_u32(bytes: &mut [u8], offset: u64, value: u32) -> Result<()> {
-    put(bytes, offset, &value.to_le_bytes())
-}
-
-pub fn put_u64(bytes: &mut [u8], offset: u64, value: u64) -> Result<()> {
     put(bytes, offset, &value.to_le_bytes())
 }
 

@@ -8,6 +8,7 @@
 //! and the writer's integration tests use this module through the
 //! library.
 
+mod buffer;
 mod bytes;
 mod embedding;
 mod headroom;
@@ -22,7 +23,7 @@ pub mod fuzzing;
 
 pub use embedding::{examine, Examined};
 pub use read::{is_elf, is_supported, read, read_file, ElfInfo, VersionNeed};
-pub use write::{patch, patch_file, Edits, PathKind, SearchPath};
+pub use write::{patch, patch_file, patch_temporary, Edits, PathKind, SearchPath};
 
 /// Checks the `p_offset ≡ p_vaddr (mod p_align)` rule (and the order of
 /// loaded segments) on a whole file.

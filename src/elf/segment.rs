@@ -12,7 +12,8 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::bytes::{align_up, c_str, put, put_u16, put_u64, slice, u16_at, u32_at, u64_at};
+use super::buffer::Writes;
+use super::bytes::{align_up, c_str, slice, u16_at, u32_at, u64_at};
 use super::headroom::{self, is_address_tag, Block};
 use super::image::*;
 use super::write::{encode_entries, Entries};
@@ -78,7 +79,7 @@ impl Shift<'_> {
 /// `appended` (when there are any) and the dynamic table `entries`; the
 /// program headers stay where they are, one longer.  A file without room
 /// for them there gets them at the end of the new segment instead.
-pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> Result<Vec<u8>> {
+pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> Result<Writes> {
     let mut align = PAGE;
     for p in image.loads() {
         align = align.max(p.p_align);
@@ -153,25 +154,20 @@ pub fn append(image: &Image, entries: &Entries, old: &[u8], appended: &[u8]) -> 
     if padding > MAX_PADDING {
         bail!("the new segment would need {padding} bytes of padding");
     }
-    // Allocated once at its final size: growing a copy of a large
-    // library would double what it holds in memory.
-    let start = usize::try_from(offset)?;
-    let mut out = Vec::with_capacity(start + segment.len());
-    out.extend_from_slice(image.bytes);
-    out.resize(start, 0);
-    out.extend_from_slice(&segment);
+    // The bytes between the file's end and the segment stay zero.
+    let mut out = Writes::new(offset + segment.len() as u64);
+    out.put(offset, &segment);
     if room.is_some() {
-        put(&mut out, phoff, &table)?;
+        out.put(phoff, &table);
     }
-    put_u64(&mut out, 32, phoff)?;
-    put_u16(
-        &mut out,
+    out.put_u64(32, phoff);
+    out.put_u16(
         56,
         u16::try_from(phnum).map_err(|_| anyhow!("too many segments"))?,
-    )?;
+    );
     let strsz = (old.len() + appended.len()) as u64;
     let strtab = (!appended.is_empty()).then_some((offset + strtab_at, vaddr + strtab_at, strsz));
-    move_section_headers(image, &mut out, shift.as_ref(), new.dynamic, strtab)?;
+    move_section_headers(image, &mut out, shift.as_ref(), new.dynamic, strtab);
     // A symbol table we cannot read is left as it is: ld.so never reads
     // `_DYNAMIC` of a library.
     let _ = move_symbols(image, &mut out, shift.as_ref(), new.dynamic.1);
@@ -253,11 +249,11 @@ fn encode_phdr(p: &Phdr) -> Vec<u8> {
 /// what the loader sees.
 fn move_section_headers(
     image: &Image,
-    out: &mut [u8],
+    out: &mut Writes,
     shift: Option<&Shift>,
     dynamic: (u64, u64, u64),
     strtab: Option<(u64, u64, u64)>,
-) -> Result<()> {
+) {
     for (i, s) in image.shdrs.iter().enumerate() {
         let moved = if s.sh_type == SHT_DYNAMIC {
             Some(dynamic)
@@ -280,17 +276,16 @@ fn move_section_headers(
         };
         if let Some((offset, vaddr, size)) = moved {
             let at = image.shoff + i as u64 * SHDR_SIZE;
-            put_u64(out, at + 16, vaddr)?;
-            put_u64(out, at + 24, offset)?;
-            put_u64(out, at + 32, size)?;
+            out.put_u64(at + 16, vaddr);
+            out.put_u64(at + 24, offset);
+            out.put_u64(at + 32, size);
         }
     }
-    Ok(())
 }
 
 /// Sets the `_DYNAMIC` symbol of `.symtab` and `.dynsym` to the new
 /// table, and moves the symbols of moved sections with them.
-fn move_symbols(image: &Image, out: &mut [u8], shift: Option<&Shift>, dynamic: u64) -> Result<()> {
+fn move_symbols(image: &Image, out: &mut Writes, shift: Option<&Shift>, dynamic: u64) -> Result<()> {
     const SYM_SIZE: u64 = 24;
     for (index, s) in image.shdrs.iter().enumerate() {
         if (s.sh_type != SHT_SYMTAB && s.sh_type != SHT_DYNSYM) || s.sh_entsize != SYM_SIZE {
@@ -322,7 +317,7 @@ fn move_symbols(image: &Image, out: &mut [u8], shift: Option<&Shift>, dynamic: u
                 (true, Some(shift)) => shift.offset_of(at),
                 _ => at,
             };
-            put_u64(out, at + 8, new)?;
+            out.put_u64(at + 8, new);
         }
     }
     Ok(())

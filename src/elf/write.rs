@@ -14,13 +14,14 @@
 //! loadable.  Every output is parsed
 //! again and checked before it is returned.
 
-use std::io::Write;
+use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::bytes::{c_str, put, put_u32, u32_at};
+use super::buffer::{Buffer, Mapped, Writes};
+use super::bytes::{c_str, put_u32, u32_at};
 use super::image::*;
 use super::segment;
 
@@ -83,20 +84,37 @@ impl Edits {
 
 /// The patched file, or an error saying why it cannot be patched.
 pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
+    let mut out = input.to_vec();
+    patch_buffer(&mut out, edits)?;
+    Ok(out)
+}
+
+/// Patches `file` where it is, mapped into memory, so that only the pages
+/// the patch reads and writes are ever held: `file` must be a temporary
+/// file of this process's own, which nothing else writes or truncates.
+/// A file that cannot be patched may be left half patched.
+pub fn patch_temporary(file: &File, edits: &Edits) -> Result<()> {
+    patch_buffer(&mut Mapped::new(file)?, edits)
+}
+
+fn patch_buffer(out: &mut dyn Buffer, edits: &Edits) -> Result<()> {
     if !edits.rename_imports.is_empty() {
-        let mut renamed = input.to_vec();
-        super::rename::rename_imports(&mut renamed, &edits.rename_imports)?;
+        super::rename::rename_imports(out.bytes_mut(), &edits.rename_imports)?;
         let rest = Edits {
             rename_imports: Vec::new(),
             ..edits.clone()
         };
-        return if rest.is_empty() {
-            Ok(renamed)
-        } else {
-            patch(&renamed, &rest)
-        };
+        if rest.is_empty() {
+            return Ok(());
+        }
     }
-    let image = Image::parse(input)?;
+    let symbols = dynamic_symbols(out.bytes()).ok();
+    let image = Image::parse(out.bytes())?;
+    let needed: Vec<String> = image
+        .strings(DT_NEEDED)?
+        .into_iter()
+        .map(String::from)
+        .collect();
     let mut strings = Strings {
         old: image.strtab,
         appended: Vec::new(),
@@ -104,78 +122,73 @@ pub fn patch(input: &[u8], edits: &Edits) -> Result<Vec<u8>> {
     let (entries, vn_files) = edit_entries(&image, edits, &mut strings)?;
     // One slot stays for the terminating DT_NULL.
     let fits = (entries.len() as u64) < image.dynamic.slots;
+    let appended = strings.appended;
     // `vn_file` fields change where they are, before `.gnu.version_r`
     // may move with the sections behind the program headers.
-    let renamed: std::borrow::Cow<[u8]> = if vn_files.is_empty() {
-        input.into()
+    for (at, value) in vn_files {
+        put_u32(out.bytes_mut(), at, value)?;
+    }
+    let image = Image::parse(out.bytes())?;
+    let writes = if appended.is_empty() && fits {
+        in_place(&image, &entries)
     } else {
-        let mut renamed = input.to_vec();
-        for (at, value) in vn_files {
-            put_u32(&mut renamed, at, value)?;
-        }
-        renamed.into()
+        segment::append(&image, &entries, image.strtab, &appended)?
     };
-    let renamed_image = Image::parse(&renamed)?;
-    let out = if strings.appended.is_empty() && fits {
-        in_place(&renamed_image, &entries)?
-    } else {
-        segment::append(&renamed_image, &entries, strings.old, &strings.appended)?
-    };
-    check_output(&image, edits, &out).context("the patched file fails its checks")?;
-    check_symbols_kept(input, &out).context("the patched file fails its checks")?;
-    Ok(out)
+    writes.apply(out)?;
+    let checked = check_output(&needed, edits, out.bytes())
+        .and_then(|()| check_symbols_kept(symbols, out.bytes()));
+    checked.context("the patched file fails its checks")
+}
+
+/// What a patch must keep of the dynamic symbols.
+type Symbols = Vec<(usize, u8, usize, u64)>;
+
+fn dynamic_symbols(bytes: &[u8]) -> Result<Symbols> {
+    let elf = super::read::parse(bytes)?;
+    let symbols = elf.dynsyms.iter();
+    Ok(symbols
+        .map(|s| (s.st_name, s.st_info, s.st_shndx, s.st_value))
+        .collect())
 }
 
 /// A patch never changes the dynamic symbols: in a file whose tables
-/// overlap what the patch rewrites, it would overwrite them.
-fn check_symbols_kept(input: &[u8], out: &[u8]) -> Result<()> {
-    let symbols = |bytes| {
-        super::read::parse(bytes).map(|elf| {
-            let symbols = elf.dynsyms.iter();
-            symbols
-                .map(|s| (s.st_name, s.st_info, s.st_shndx, s.st_value))
-                .collect::<Vec<_>>()
-        })
-    };
-    let Ok(before) = symbols(input) else {
-        return Ok(());
-    };
-    if symbols(out)? != before {
-        bail!("its dynamic symbols changed: its tables overlap, so it is corrupt");
+/// overlap what the patch rewrites, it would overwrite them.  `before`
+/// is None when the input's could not be read.
+fn check_symbols_kept(before: Option<Symbols>, out: &[u8]) -> Result<()> {
+    match before {
+        Some(before) if dynamic_symbols(out)? != before => {
+            bail!("its dynamic symbols changed: its tables overlap, so it is corrupt")
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
-/// Patches `input` into `output` (which may be the same path): written
-/// beside `output`, read back and checked, then renamed over it, so
-/// `output` is never a truncated file.  Keeps `input`'s permissions.
+/// Patches `input` into `output` (which may be the same path): made in a
+/// file beside `output`, then renamed over it, so `output` is never a
+/// truncated file.  Keeps `input`'s permissions.
 pub fn patch_file(input: &Path, output: &Path, edits: &Edits) -> Result<()> {
-    let bytes =
-        std::fs::read(input).with_context(|| format!("cannot read `{}`", input.display()))?;
-    let patched =
-        patch(&bytes, edits).with_context(|| format!("cannot patch `{}`", input.display()))?;
     let dir = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
-    let written = temp
-        .write_all(&patched)
-        .and_then(|()| temp.as_file().sync_all());
-    written.with_context(|| format!("cannot write `{}`", temp.path().display()))?;
-    let mode = std::fs::metadata(input)
+    let mut source =
+        File::open(input).with_context(|| format!("cannot read `{}`", input.display()))?;
+    std::io::copy(&mut source, temp.as_file_mut())
+        .with_context(|| format!("cannot copy `{}`", input.display()))?;
+    patch_temporary(temp.as_file(), edits)
+        .with_context(|| format!("cannot patch `{}`", input.display()))?;
+    temp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write `{}`", temp.path().display()))?;
+    let mode = source
+        .metadata()
         .with_context(|| format!("cannot read `{}`", input.display()))?
         .permissions()
         .mode();
     std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set the mode of `{}`", temp.path().display()))?;
-    let reread = std::fs::read(temp.path())
-        .with_context(|| format!("cannot read `{}` back", temp.path().display()))?;
-    if reread != patched {
-        bail!("`{}` does not read back as written", temp.path().display());
-    }
-    check_load_alignment(&Image::parse(&reread)?)?;
     temp.persist(output)
         .with_context(|| format!("cannot move the patched file to `{}`", output.display()))?;
     Ok(())
@@ -351,20 +364,20 @@ pub(super) fn encode_entries(entries: &Entries, slots: u64) -> Vec<u8> {
 
 /// The fast path: the dynamic table is rewritten where it is, the rest of
 /// its slots filled with `DT_NULL`.
-fn in_place(image: &Image, entries: &Entries) -> Result<Vec<u8>> {
-    let mut out = image.bytes.to_vec();
+fn in_place(image: &Image, entries: &Entries) -> Writes {
+    let mut writes = Writes::new(image.bytes.len() as u64);
     let table = encode_entries(entries, image.dynamic.slots);
-    put(&mut out, image.dynamic.offset, &table)?;
-    Ok(out)
+    writes.put(image.dynamic.offset, &table);
+    writes
 }
 
 /// The output parses (with our reader and goblin), its segments obey the
 /// alignment rule, and it reads back with exactly the values asked for.
-fn check_output(input: &Image, edits: &Edits, out: &[u8]) -> Result<()> {
+fn check_output(needed: &[String], edits: &Edits, out: &[u8]) -> Result<()> {
     let image = Image::parse(out)?;
     check_load_alignment(&image)?;
     goblin::elf::Elf::parse(out).map_err(|e| anyhow!("goblin cannot read it: {e}"))?;
-    let mut needed = input.strings(DT_NEEDED)?;
+    let mut needed: Vec<&str> = needed.iter().map(String::as_str).collect();
     for (old, new) in &edits.replace_needed {
         for name in needed.iter_mut() {
             if name == old {

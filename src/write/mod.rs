@@ -15,7 +15,7 @@ pub use bytecode_cache::default_dir as bytecode_cache_dir;
 pub use sbom::add as add_sbom;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -130,10 +130,15 @@ fn with_hint(err: anyhow::Error, out: &Path) -> anyhow::Error {
     let causes: Vec<_> = err.chain().collect();
     let failed = causes.iter().enumerate().find_map(|(i, cause)| {
         let errno = cause.downcast_ref::<std::io::Error>()?.raw_os_error()?;
-        let reading = i > 0 && causes[i - 1].to_string().starts_with("cannot read");
-        Some((errno, reading))
+        let context = if i > 0 { causes[i - 1].to_string() } else { String::new() };
+        Some((errno, context))
     });
+    let temporary = failed
+        .as_ref()
+        .is_some_and(|(_, context)| context.starts_with(TEMPORARY_FAILED));
+    let failed = failed.map(|(errno, context)| (errno, context.starts_with("cannot read")));
     let what = match failed {
+        _ if temporary => "free space in that folder, or set TMPDIR to a folder with room",
         Some((libc::EACCES | libc::EPERM, true)) => {
             "make that file readable for this user, or leave it out of the inputs"
         }
@@ -225,7 +230,7 @@ fn fill(
     let mut sboms = Vec::new();
     for entry in &plan.entries {
         progress.inc();
-        let data: Box<dyn Read> = match &entry.source {
+        let (data, size): (Box<dyn Read>, u64) = match &entry.source {
             Source::Sbom(draft) => {
                 sboms.push((entry, draft));
                 continue;
@@ -239,15 +244,13 @@ fn fill(
                     written.no_bytecode.push(module.clone());
                     continue;
                 };
-                Box::new(std::io::Cursor::new(pyc))
+                let size = pyc.len() as u64;
+                (Box::new(std::io::Cursor::new(pyc)), size)
             }
-            Source::File(path) => Box::new(
-                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?,
-            ),
-            other => Box::new(std::io::Cursor::new(make(other)?)),
+            other => made(make(other)?)?,
         };
-        let mut reader = Hashing::new(data);
-        sink.add(&entry.dest, entry.mode, &mut reader)?;
+        let mut reader = Hashing::new(Exact::new(data, size, &entry.dest));
+        sink.add(&entry.dest, entry.mode, size, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.files.push(ManifestFile {
             path: entry.dest.clone(),
@@ -259,7 +262,7 @@ fn fill(
     for (entry, draft) in sboms {
         let text = draft.finish(&written.manifest.files, mtime);
         let mut reader = Hashing::new(text.as_bytes());
-        sink.add(&entry.dest, entry.mode, &mut reader)?;
+        sink.add(&entry.dest, entry.mode, text.len() as u64, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.add_file(ManifestFile {
             path: entry.dest.clone(),
@@ -269,7 +272,7 @@ fn fill(
         });
     }
     let text = written.manifest.to_json();
-    sink.add(&layout.manifest, 0o644, &mut text.as_bytes())?;
+    sink.add(&layout.manifest, 0o644, text.len() as u64, &mut text.as_bytes())?;
     sink.finish()
 }
 
@@ -286,35 +289,143 @@ fn start_compiler(plan: &Plan, cache: Option<&Path>) -> Result<bytecode::Compile
     bytecode::Compilers::start(&plan.python, &plan.runtime, &jobs, cache)
 }
 
-/// The bytes of a source made in memory: a file, bytes, or a stripped or
-/// patched copy.
-fn make(source: &Source) -> Result<Vec<u8>> {
+/// A source ready to be written: bytes, or a file at its start (the input
+/// itself, or a stripped or patched copy in a temporary file).
+enum Made {
+    Bytes(Vec<u8>),
+    File(File),
+}
+
+/// A made source as a reader, and its size.
+fn made(made: Made) -> Result<(Box<dyn Read>, u64)> {
+    Ok(match made {
+        Made::Bytes(bytes) => {
+            let size = bytes.len() as u64;
+            (Box::new(std::io::Cursor::new(bytes)), size)
+        }
+        Made::File(file) => {
+            let size = file.metadata().context("cannot read a temporary file")?.len();
+            (Box::new(file), size)
+        }
+    })
+}
+
+fn make(source: &Source) -> Result<Made> {
     match source {
-        Source::File(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
-        }
-        Source::Bytes(bytes) => Ok(bytes.clone()),
+        Source::Bytes(bytes) => Ok(Made::Bytes(bytes.clone())),
         Source::Patched { base, edits } => {
-            let what = base
-                .file()
-                .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
-            elf::patch(&make(base)?, edits).with_context(|| format!("cannot patch {what}"))
+            let mut file = as_temporary(base)?;
+            elf::patch_temporary(&file, edits)
+                .and_then(|()| file.rewind().context("cannot read a temporary file"))
+                .with_context(|| format!("cannot patch {}", what(base)))?;
+            Ok(Made::File(file))
         }
-        Source::Stripped { base, debug } => {
-            let what = base
-                .file()
-                .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()));
-            match base.as_ref() {
-                Source::File(path) => strip::strip_file(path, debug.as_deref()),
-                base => strip::strip(&make(base)?, debug.as_deref()),
-            }
-            .with_context(|| format!("cannot strip {what}"))
+        Source::Stripped { base, debug } => match base.as_ref() {
+            Source::File(path) => strip::strip_file(path, debug.as_deref()),
+            base => strip::strip(&as_temporary(base)?, debug.as_deref()),
         }
+        .map(Made::File)
+        .with_context(|| format!("cannot strip {}", what(base))),
+        Source::File(path) => File::open(path)
+            .map(Made::File)
+            .with_context(|| format!("cannot read `{}`", path.display())),
         Source::Bytecode { source, .. } => {
             anyhow::bail!("bytecode of `{}` is made in plan order", source.display())
         }
         Source::Unbuilt { from, .. } => anyhow::bail!("a dry run's plan cannot be written: {from}"),
         Source::Sbom(_) => anyhow::bail!("the SBOM is made after the other files"),
+    }
+}
+
+/// How a message names the file made from `base`.
+fn what(base: &Source) -> String {
+    base.file()
+        .map_or("the plugin".to_string(), |p| format!("`{}`", p.display()))
+}
+
+/// `source` in a temporary file of its own, at its start: a copy when it
+/// is an input, which a patch must not change.
+fn as_temporary(source: &Source) -> Result<File> {
+    let mut copy = match source {
+        Source::File(path) => {
+            let mut file = temporary()?;
+            let mut input =
+                File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            std::io::copy(&mut input, &mut file)
+                .with_context(|| format!("{TEMPORARY_FAILED}: a copy of `{}`", path.display()))?;
+            file
+        }
+        other => match make(other)? {
+            Made::File(file) => return Ok(file),
+            Made::Bytes(bytes) => {
+                let mut file = temporary()?;
+                file.write_all(&bytes).context(TEMPORARY_FAILED)?;
+                file
+            }
+        },
+    };
+    copy.rewind().context("cannot read a temporary file")?;
+    Ok(copy)
+}
+
+/// How the context of a failure to make or write a temporary file starts.
+const TEMPORARY_FAILED: &str = "cannot write a temporary file";
+
+/// A new unnamed file in the temporary directory: it is never held in
+/// memory, and it vanishes when closed, even when embedpack is killed.
+fn temporary() -> Result<File> {
+    tempfile::tempfile().with_context(|| {
+        format!(
+            "{TEMPORARY_FAILED} in `{}`",
+            std::env::temp_dir().display()
+        )
+    })
+}
+
+/// A reader of exactly `size` bytes: a file that grows or shrinks while it
+/// is written into the bundle fails, rather than being written half.
+struct Exact<'a, R> {
+    inner: R,
+    left: u64,
+    name: &'a Path,
+}
+
+impl<'a, R: Read> Exact<'a, R> {
+    fn new(inner: R, size: u64, name: &'a Path) -> Self {
+        Exact {
+            inner,
+            left: size,
+            name,
+        }
+    }
+
+    fn changed(&self) -> std::io::Error {
+        std::io::Error::other(format!(
+            "the source of `{}` changed size while it was read",
+            self.name.display()
+        ))
+    }
+}
+
+impl<R: Read> Read for Exact<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // One byte more than promised means the source grew.
+            return match self.inner.read(&mut [0])? {
+                0 => Ok(0),
+                _ => Err(self.changed()),
+            };
+        }
+        let most = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..most])?;
+        if n == 0 {
+            return Err(self.changed());
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

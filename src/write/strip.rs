@@ -2,21 +2,22 @@
 //! --strip-debug` makes the bundle's copy, and `--only-keep-debug` the
 //! debug file kept outside the bundle, when one is asked for.  objcopy
 //! reads and writes files, not pipes: it reads a file on disk where it
-//! is, and bytes made in memory and its own output through anonymous
-//! in-memory files (`memfd_create`; each named `/proc/self/fd/N`), so
-//! nothing it makes lands on a disk, even when embedpack is killed
-//! halfway.  objcopy's
-//! output depends only on its input, so the bundle stays reproducible.
+//! is, and writes into an unnamed temporary file (`temporary`, named
+//! `/proc/self/fd/N` for it), which is never held in memory here and
+//! vanishes when closed, even when embedpack is killed halfway.
+//! objcopy's output depends only on its input, so the bundle stays
+//! reproducible.
 
 use std::fs::File;
-use std::io::{Read, Seek, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::io::{Read, Seek};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use super::temporary;
 use crate::fail;
 
 const OBJCOPY: &str = "objcopy";
@@ -33,34 +34,29 @@ pub fn check_objcopy() -> Result<()> {
     }
 }
 
-/// `bytes` without their debug information; that information is written
-/// to `debug` first, if given.
-pub fn strip(bytes: &[u8], debug: Option<&Path>) -> Result<Vec<u8>> {
-    let input = memfd("embedpack-input")?;
-    (&input)
-        .write_all(bytes)
-        .context("cannot hold the file in memory")?;
-    strip_open(&input, debug)
-}
-
-/// The file at `path` without its debug information, as [`strip`]: read
-/// by objcopy itself, never held in memory here.
-pub fn strip_file(path: &Path, debug: Option<&Path>) -> Result<Vec<u8>> {
+/// The file at `path` without its debug information, in a temporary
+/// file at its start; that information is written to `debug` first, if
+/// given.
+pub fn strip_file(path: &Path, debug: Option<&Path>) -> Result<File> {
     let input = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    strip_open(&input, debug)
+    strip(&input, debug)
 }
 
-fn strip_open(input: &File, debug: Option<&Path>) -> Result<Vec<u8>> {
+/// The file `input` without its debug information, as [`strip_file`].
+pub fn strip(input: &File, debug: Option<&Path>) -> Result<File> {
     if let Some(debug) = debug {
-        let kept = objcopy("--only-keep-debug", input)?;
+        let mut kept = Vec::new();
+        let mut file = objcopy("--only-keep-debug", input)?;
+        file.read_to_end(&mut kept)
+            .context("cannot read objcopy's output")?;
         save(debug, &kept)?;
     }
     objcopy("--strip-debug", input)
 }
 
 /// What `objcopy <option> input output` writes.
-fn objcopy(option: &str, input: &File) -> Result<Vec<u8>> {
-    let mut output = memfd("embedpack-output")?;
+fn objcopy(option: &str, input: &File) -> Result<File> {
+    let mut output = temporary()?;
     let fds = [input.as_raw_fd(), output.as_raw_fd()];
     let mut command = Command::new(OBJCOPY);
     command.arg(option);
@@ -87,25 +83,8 @@ fn objcopy(option: &str, input: &File) -> Result<Vec<u8>> {
             String::from_utf8_lossy(&result.stderr).trim()
         );
     }
-    let mut bytes = Vec::new();
     output.rewind().context("cannot read objcopy's output")?;
-    output
-        .read_to_end(&mut bytes)
-        .context("cannot read objcopy's output")?;
-    Ok(bytes)
-}
-
-/// An anonymous file in memory, closed on exec.
-fn memfd(name: &str) -> Result<File> {
-    let name = std::ffi::CString::new(name).context("a memfd name holds a NUL")?;
-    // SAFETY: `name` is a valid NUL-terminated string; memfd_create only
-    // reads it.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd == -1 {
-        return Err(std::io::Error::last_os_error()).context("cannot make a file in memory");
-    }
-    // SAFETY: `fd` was just opened and nothing else owns it.
-    Ok(unsafe { File::from_raw_fd(fd) })
+    Ok(output)
 }
 
 /// Writes `bytes` to `path` through a file beside it and a rename, so a

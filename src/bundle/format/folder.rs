@@ -168,7 +168,7 @@ fn read_full(from: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 impl Sink for FolderSink {
-    fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()> {
+    fn add(&mut self, path: &Path, mode: u32, _size: u64, data: &mut dyn Read) -> Result<()> {
         let dest = self.root.join(path);
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir)

@@ -110,8 +110,8 @@ impl Refused {
 /// A bundle being written.
 pub trait Sink {
     /// Adds one file at `path` (relative to the bundle's top), reading
-    /// `data` to its end.
-    fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()>;
+    /// `data`, which holds exactly `size` bytes, to its end.
+    fn add(&mut self, path: &Path, mode: u32, size: u64, data: &mut dyn Read) -> Result<()>;
     /// Completes the output; until then it may be incomplete.
     fn finish(self: Box<Self>) -> Result<()>;
 }

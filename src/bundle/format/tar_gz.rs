@@ -86,12 +86,9 @@ struct TarSink {
 }
 
 impl Sink for TarSink {
-    fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()> {
-        let mut bytes = Vec::new();
-        data.read_to_end(&mut bytes)
-            .context("cannot read a bundle file")?;
+    fn add(&mut self, path: &Path, mode: u32, size: u64, data: &mut dyn Read) -> Result<()> {
         let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
+        header.set_size(size);
         header.set_mode(mode);
         header.set_mtime(self.mtime);
         header.set_uid(0);
@@ -99,7 +96,7 @@ impl Sink for TarSink {
         header.set_entry_type(tar::EntryType::Regular);
         let name = Path::new(&self.top).join(path);
         self.tar
-            .append_data(&mut header, &name, bytes.as_slice())
+            .append_data(&mut header, &name, data)
             .with_context(|| {
                 format!(
                     "cannot write `{}` into `{}`",

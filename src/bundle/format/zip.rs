@@ -11,6 +11,7 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -106,26 +107,27 @@ struct ZipSink {
 }
 
 impl Sink for ZipSink {
-    fn add(&mut self, path: &Path, mode: u32, data: &mut dyn Read) -> Result<()> {
+    fn add(&mut self, path: &Path, mode: u32, size: u64, data: &mut dyn Read) -> Result<()> {
         let mut name = format!("{}/", self.top).into_bytes();
         name.extend_from_slice(path.as_os_str().as_bytes());
         let shown = crate::bundle::name::display(Path::new(OsStr::from_bytes(&name)));
         let error = || format!("cannot write `{shown}` into `{}`", self.file.display());
-        let (crc, size, compressed) = deflate(data).with_context(error)?;
-        let (Ok(size32), Ok(compressed32), Ok(offset32), Ok(name_len)) = (
-            u32::try_from(size),
-            u32::try_from(compressed.len()),
-            u32::try_from(self.offset),
-            u16::try_from(name.len()),
-        ) else {
-            return Err(fail(
+        let too_large = || {
+            fail(
                 format!(
                     "`{shown}` does not fit into `{}`: a .zip without zip64 entries holds \
                      names under 64 KiB and files under 4 GiB",
                     self.file.display()
                 ),
                 "write the bundle as a folder or a .tar.gz",
-            ));
+            )
+        };
+        let (Ok(size32), Ok(offset32), Ok(name_len)) = (
+            u32::try_from(size),
+            u32::try_from(self.offset),
+            u16::try_from(name.len()),
+        ) else {
+            return Err(too_large());
         };
         let flags = if std::str::from_utf8(&name).is_ok() && !name.is_ascii() {
             UTF8_FLAG
@@ -133,19 +135,30 @@ impl Sink for ZipSink {
             0
         };
         let (time, date) = self.time;
+        // The CRC and the deflated size are filled in once deflated.
         let mut local = Vec::with_capacity(30 + name.len());
         put32(&mut local, LOCAL_HEADER);
         for field in [VERSION, flags, DEFLATED, time, date] {
             put16(&mut local, field);
         }
-        for field in [crc, compressed32, size32] {
+        for field in [0, 0, size32] {
             put32(&mut local, field);
         }
         put16(&mut local, name_len);
         put16(&mut local, 0);
         local.extend_from_slice(&name);
         self.out.write_all(&local).with_context(error)?;
-        self.out.write_all(&compressed).with_context(error)?;
+        let (crc, compressed) = deflate(data, &mut self.out).with_context(error)?;
+        let Ok(compressed32) = u32::try_from(compressed) else {
+            return Err(too_large());
+        };
+        let mut found = Vec::with_capacity(8);
+        put32(&mut found, crc);
+        put32(&mut found, compressed32);
+        self.out
+            .flush()
+            .and_then(|()| self.out.get_ref().write_all_at(&found, self.offset + 14))
+            .with_context(error)?;
 
         let central = &mut self.central;
         put32(central, CENTRAL_HEADER);
@@ -161,7 +174,7 @@ impl Sink for ZipSink {
         put32(central, (0o100_000 | mode) << 16);
         put32(central, offset32);
         central.extend_from_slice(&name);
-        self.offset += (local.len() + compressed.len()) as u64;
+        self.offset += local.len() as u64 + compressed;
         self.count += 1;
         Ok(())
     }
@@ -213,12 +226,13 @@ impl Sink for ZipSink {
     }
 }
 
-/// `data` deflated: (its CRC-32, its size, the deflated bytes).
-fn deflate(data: &mut dyn Read) -> std::io::Result<(u32, u64, Vec<u8>)> {
+/// Deflates `data` into `out`: its CRC-32 and how many bytes it
+/// deflated to.
+fn deflate(data: &mut dyn Read, out: &mut impl Write) -> std::io::Result<(u32, u64)> {
     let mut crc = flate2::Crc::new();
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), super::compression());
+    let mut counted = Counted { inner: out, count: 0 };
+    let mut encoder = flate2::write::DeflateEncoder::new(&mut counted, super::compression());
     let mut buffer = vec![0; 64 * 1024];
-    let mut size = 0;
     loop {
         let n = data.read(&mut buffer)?;
         if n == 0 {
@@ -226,9 +240,27 @@ fn deflate(data: &mut dyn Read) -> std::io::Result<(u32, u64, Vec<u8>)> {
         }
         crc.update(&buffer[..n]);
         encoder.write_all(&buffer[..n])?;
-        size += n as u64;
     }
-    Ok((crc.sum(), size, encoder.finish()?))
+    encoder.finish()?;
+    Ok((crc.sum(), counted.count))
+}
+
+/// A writer that counts what passes through it.
+struct Counted<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn put16(out: &mut Vec<u8>, value: u16) {
@@ -286,7 +318,8 @@ mod tests {
         let mut sink = Zip.create(&path, "b", 315_532_800, None).unwrap();
         for (i, name) in names.iter().enumerate() {
             let mode = if i == 3 { 0o755 } else { 0o644 };
-            sink.add(name, mode, &mut format!("file {i}").as_bytes())
+            let text = format!("file {i}");
+            sink.add(name, mode, text.len() as u64, &mut text.as_bytes())
                 .unwrap();
         }
         sink.finish().unwrap();
@@ -311,7 +344,7 @@ mod tests {
         let mut sink = Zip.create(&path, "many", 315_532_800, None).unwrap();
         let count = usize::from(u16::MAX) + 10;
         for i in 0..count {
-            sink.add(Path::new(&format!("f{i}")), 0o644, &mut &b""[..])
+            sink.add(Path::new(&format!("f{i}")), 0o644, 0, &mut &b""[..])
                 .unwrap();
         }
         sink.finish().unwrap();

@@ -155,6 +155,10 @@ pub struct BundleArgs {
     /// Keep pip, setuptools and wheel, which are left out by default.
     #[arg(long)]
     pub keep_build_tools: bool,
+    /// Keep the test suites of site-packages' packages (their folders
+    /// named `tests`), which are left out by default.
+    #[arg(long)]
+    pub keep_tests: bool,
     /// Leave a distribution out of site-packages: every file its metadata
     /// (RECORD) lists, and its editable sources. By name, as `pip list`
     /// shows it. Repeatable.

@@ -139,20 +139,23 @@ fn bundle(
 ) -> Result<()> {
     let output = options.output(plugin, env)?;
     let collecting = log.spinner("Collecting");
-    let collect::Collected {
-        mut plan,
-        stdlib_left_out: left_out,
-    } = collect::plan(plugin, env, &options.collect())?;
+    let collect::Collected { mut plan, left_out } = collect::plan(plugin, env, &options.collect())?;
     drop(collecting);
     let (count, size) = plan.size_under(&plugin.layout.site);
     log.info(format!(
         "site-packages: {count} files, {}",
         human_size(size)
     ));
-    if !left_out.is_empty() {
+    if !left_out.stdlib.is_empty() {
         log.info(format!(
             "standard library: left out {}; keep one with --keep-stdlib NAME",
-            left_out.join(", ")
+            left_out.stdlib.join(", ")
+        ));
+    }
+    if !left_out.tests.is_empty() {
+        log.info(format!(
+            "site-packages: left out the test suites of {}; keep them with --keep-tests",
+            left_out.tests.join(", ")
         ));
     }
     if options.bytecode {

@@ -27,6 +27,7 @@ pub struct BundleOptions {
     pub force: bool,
     pub keep_stdlib: Vec<String>,
     pub keep_build_tools: bool,
+    pub keep_tests: bool,
     pub exclude: Vec<String>,
     pub bytecode: bool,
     pub host_libs: Vec<String>,
@@ -86,6 +87,7 @@ impl BundleOptions {
             force: args.force,
             keep_stdlib: listed(args.keep_stdlib, &config.keep_stdlib),
             keep_build_tools: args.keep_build_tools,
+            keep_tests: args.keep_tests,
             exclude: listed(args.exclude, &config.exclude),
             bytecode,
             host_libs: listed(args.host_lib, &config.host_libs),
@@ -145,6 +147,7 @@ impl BundleOptions {
             apps: self.apps.clone(),
             keep_stdlib: self.keep_stdlib.clone(),
             keep_build_tools: self.keep_build_tools,
+            keep_tests: self.keep_tests,
             exclude: self.exclude.clone(),
         }
     }

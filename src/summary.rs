@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::bundle::{format, name, Requires};
+use crate::collect::LeftOut;
 use crate::link::Report;
 use crate::write::Written;
 
@@ -35,6 +36,9 @@ pub struct Summary {
     /// The parts of the standard library left out (`--keep-stdlib NAME`
     /// keeps one).
     pub stdlib_left_out: Vec<String>,
+    /// The top-level folders of site-packages whose test suites were left
+    /// out (`--keep-tests` keeps them).
+    pub tests_left_out: Vec<String>,
     /// Every warning given, also those `-q` kept off stderr.
     pub warnings: Vec<String>,
     /// Built with `--self-check`, as MANIFEST.json's `self_check` says.
@@ -63,7 +67,7 @@ impl Summary {
         output: &Path,
         written: &Written,
         linked: &Report,
-        stdlib_left_out: Vec<String>,
+        left_out: LeftOut,
         warnings: Vec<String>,
     ) -> Summary {
         let manifest = &written.manifest;
@@ -92,7 +96,8 @@ impl Summary {
                 .iter()
                 .map(|m| name::display(m))
                 .collect(),
-            stdlib_left_out,
+            stdlib_left_out: left_out.stdlib,
+            tests_left_out: left_out.tests,
             warnings,
             self_check: manifest.self_check,
         }
@@ -152,7 +157,10 @@ mod tests {
             Path::new("/out/plugin.tar.gz"),
             &written,
             &report,
-            vec!["test".to_string()],
+            LeftOut {
+                stdlib: vec!["test".to_string()],
+                tests: vec!["numpy".to_string()],
+            },
             warnings,
         );
         let json = serde_json::to_string_pretty(&summary).unwrap();
@@ -184,6 +192,9 @@ mod tests {
   ],
   "stdlib_left_out": [
     "test"
+  ],
+  "tests_left_out": [
+    "numpy"
   ],
   "warnings": [
     "something odd"

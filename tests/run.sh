@@ -128,8 +128,9 @@ fi
 # Editable installs of the projects in tests/fixtures/editable, copied to
 # editable-src (building writes into a project): finderpkg in setuptools'
 # default mode (an __editable__ finder), compatpkg in compat mode (a .pth
-# holding its folder); plus a hand-written .pth holding an absolute path
-# and a module that no distribution owns.
+# holding its folder), testedpkg from a wheel, with its test suite; plus a
+# hand-written .pth holding an absolute path and a module that no
+# distribution owns.
 editable=$env_dir/editable
 editable_src=$PWD/$env_dir/editable-src
 recipe="editable: $(find tests/fixtures/editable -type f | sort | xargs sha256sum | sha256sum)"
@@ -141,6 +142,7 @@ if stale "$editable" "$recipe"; then
   "${pip[@]}" -r tests/requirements.txt
   "${pip[@]}" -e "$editable_src/finderpkg"
   "${pip[@]}" -e "$editable_src/compatpkg" --config-settings editable_mode=compat
+  "${pip[@]}" "$editable_src/testedpkg"
   site_packages=$("$editable/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
   echo "$editable_src/loose" >"$site_packages/loose.pth"
   echo "VALUE = 3" >"$site_packages/unowned.py"

@@ -28,15 +28,26 @@ pub struct Options {
     pub apps: Vec<PathBuf>,
     pub keep_stdlib: Vec<String>,
     pub keep_build_tools: bool,
+    /// Keep the folders named `tests` inside site-packages' packages.
+    pub keep_tests: bool,
     /// Distributions to leave out of site-packages (`--exclude`).
     pub exclude: Vec<String>,
 }
 
-/// What collecting found: the plan, and the names of the standard
-/// library's parts left out of it.
+/// What collecting found: the plan, and what it left out.
 pub struct Collected {
     pub plan: Plan,
-    pub stdlib_left_out: Vec<String>,
+    pub left_out: LeftOut,
+}
+
+/// What collecting left out that a user may ask to keep.
+#[derive(Debug, Default)]
+pub struct LeftOut {
+    /// The standard library's parts (`--keep-stdlib NAME`).
+    pub stdlib: Vec<String>,
+    /// The top-level folders of site-packages whose test suites were left
+    /// out (`--keep-tests`).
+    pub tests: Vec<String>,
 }
 
 pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Collected> {
@@ -54,18 +65,19 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Col
         files.add(dest, bootstrap.clone(), 0o755)?;
     }
     files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
-    let stdlib = env.backend.stdlib(&env.info, &layout.home);
-    let stdlib_left_out = stdlib::collect(&mut files, &stdlib, &options.keep_stdlib)?;
+    let parts = env.backend.stdlib(&env.info, &layout.home);
+    let stdlib = stdlib::collect(&mut files, &parts, &options.keep_stdlib)?;
     let selection = site::Selection {
         keep_build_tools: options.keep_build_tools,
+        keep_tests: options.keep_tests,
         exclude: &options.exclude,
     };
-    site::collect(&mut files, env, layout, &selection)?;
+    let tests = site::collect(&mut files, env, layout, &selection)?;
     dist_info::normalize(&mut files, &layout.site)?;
     app::collect(&mut files, layout, &options.apps)?;
     Ok(Collected {
         plan: files.into_plan(&env.python, &env.runtime),
-        stdlib_left_out,
+        left_out: LeftOut { stdlib, tests },
     })
 }
 
@@ -118,6 +130,14 @@ impl Files {
 
     pub fn contains(&self, dest: &Path) -> bool {
         self.entries.contains_key(dest)
+    }
+
+    /// Whether any file lies below the folder `dir`.
+    pub fn holds_below(&self, dir: &Path) -> bool {
+        let mut after = self
+            .entries
+            .range::<Path, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded));
+        after.next().is_some_and(|(dest, _)| dest.starts_with(dir))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {

@@ -6,7 +6,9 @@
 //! distribution installed in an earlier directory is left out of later
 //! ones.  The build tools (pip, setuptools, wheel) are left out unless
 //! asked, and so is each `--exclude`d distribution, by the files its
-//! metadata says it owns (see `dists`).  Files that no distribution owns
+//! metadata says it owns (see `dists`), and every package's test suite: a
+//! folder named `tests` below a top-level folder, which only a test
+//! runner imports (pandas' is a third of its files).  Files that no distribution owns
 //! are carried as they are; `.pth` files and editable installs as
 //! `editable` says.
 
@@ -32,16 +34,19 @@ const BUILD_TOOLS: &[&str] = &["pip", "setuptools", "wheel"];
 /// What to leave out of site-packages.
 pub struct Selection<'a> {
     pub keep_build_tools: bool,
+    pub keep_tests: bool,
     /// Distribution names, as the user typed them.
     pub exclude: &'a [String],
 }
 
+/// Collects site-packages into `files`: the top-level folders whose test
+/// suites were left out, sorted.
 pub fn collect(
     files: &mut Files,
     env: &Environment,
     layout: &Layout,
     selection: &Selection,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let excluded: BTreeSet<String> = selection
         .exclude
         .iter()
@@ -49,6 +54,7 @@ pub fn collect(
         .collect();
     let mut installed = BTreeSet::new();
     let mut seen_dirs = BTreeSet::new();
+    let mut tests = (!selection.keep_tests).then(BTreeSet::new);
     for dir in &env.info.site_dirs {
         let canonical = dir
             .canonicalize()
@@ -66,7 +72,12 @@ pub fn collect(
             })
             .collect();
         installed.extend(dists.iter().map(|d| d.name.clone()));
-        collect_dir(files, env, dir, &layout.site, &dists, &left_out)?;
+        let dir = SiteDir {
+            path: dir,
+            dists: &dists,
+            left_out: &left_out,
+        };
+        collect_dir(files, env, &dir, &layout.site, tests.as_mut())?;
     }
     if let Some(unknown) = excluded.iter().find(|name| !installed.contains(*name)) {
         let names: Vec<&str> = installed.iter().map(String::as_str).collect();
@@ -78,26 +89,55 @@ pub fn collect(
             format!("installed: {}", names.join(", ")),
         ));
     }
-    Ok(())
+    Ok(tests.unwrap_or_default().into_iter().collect())
+}
+
+/// A site directory, the distributions it holds and those left out.
+struct SiteDir<'a> {
+    path: &'a Path,
+    dists: &'a [dists::Distribution],
+    left_out: &'a [&'a dists::Distribution],
+}
+
+/// Whether the walk's `item` is a package's test suite, to be left out.
+fn is_test_suite(item: &walkdir::DirEntry) -> bool {
+    item.depth() >= 2 && item.file_type().is_dir() && item.file_name() == "tests"
 }
 
 /// One site directory: its files, then what its `.pth` files add, as
-/// `site.addsitedir()` puts them on `sys.path`.
+/// `site.addsitedir()` puts them on `sys.path`.  Unless `tests` is None,
+/// test suites are left out and their top-level folders added to it.
 fn collect_dir(
     files: &mut Files,
     env: &Environment,
-    dir: &Path,
+    dir: &SiteDir,
     site: &Path,
-    dists: &[dists::Distribution],
-    left_out: &[&dists::Distribution],
+    tests: Option<&mut BTreeSet<String>>,
 ) -> Result<()> {
+    let SiteDir {
+        path: dir,
+        dists,
+        left_out,
+    } = *dir;
     let mut pth_files = Vec::new();
+    let mut suites = BTreeSet::new();
     let walker = WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter();
     let what = format!("site-packages `{}`", dir.display());
-    for item in walker.filter_entry(|e| !is_noise_dir(&e.file_name().to_string_lossy())) {
+    let keep = |e: &walkdir::DirEntry| {
+        if is_noise_dir(&e.file_name().to_string_lossy()) {
+            return false;
+        }
+        if tests.is_some() && is_test_suite(e) {
+            let relative = e.path().strip_prefix(dir).unwrap_or(e.path());
+            suites.extend(relative.iter().next().map(Path::new).map(Path::to_path_buf));
+            return false;
+        }
+        true
+    };
+    for item in walker.filter_entry(keep) {
         let item = item.map_err(|e| walk_error(e, &what))?;
         super::check_regular(&item, &what)?;
         let relative = item.path().strip_prefix(dir).unwrap_or(item.path());
@@ -117,6 +157,14 @@ fn collect_dir(
         } else {
             files.add_unless_taken(&site.join(relative), item.path())?;
         }
+    }
+    // Only the suites of packages the bundle holds are worth naming: a
+    // left-out distribution's are not.
+    if let Some(tests) = tests {
+        let held = suites
+            .iter()
+            .filter(|top| files.holds_below(&site.join(top)));
+        tests.extend(held.map(|top| top.to_string_lossy().into_owned()));
     }
     for relative in &pth_files {
         let pth = editable::Pth {
@@ -250,15 +298,25 @@ mod tests {
     }
 
     fn plan(env: &Environment, exclude: &[&str]) -> Result<Vec<(String, String)>> {
-        let layout = Layout::new("demo", env.backend.home(&env.info));
-        let mut files = Files::default();
         let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
         let selection = Selection {
             keep_build_tools: false,
+            keep_tests: false,
             exclude: &exclude,
         };
-        collect(&mut files, env, &layout, &selection)?;
-        Ok(files
+        Ok(plan_with(env, &selection)?.0)
+    }
+
+    /// The planned files (destination, where from), and the folders whose
+    /// test suites were left out.
+    fn plan_with(
+        env: &Environment,
+        selection: &Selection,
+    ) -> Result<(Vec<(String, String)>, Vec<String>)> {
+        let layout = Layout::new("demo", env.backend.home(&env.info));
+        let mut files = Files::default();
+        let tests = collect(&mut files, env, &layout, selection)?;
+        let planned = files
             .iter()
             .map(|e| {
                 let from = match &e.source {
@@ -268,7 +326,8 @@ mod tests {
                 };
                 (e.dest.to_string_lossy().into_owned(), from)
             })
-            .collect())
+            .collect();
+        Ok((planned, tests))
     }
 
     #[test]
@@ -314,5 +373,51 @@ mod tests {
             err.contains("installed: cffi, demo, extra, pip, setuptools, six"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn test_suites_inside_packages_are_left_out_unless_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let env = environment(root.path());
+        let venv = root.path().join("venv/lib/python3.11/site-packages");
+        for path in [
+            "big/tests/__init__.py",
+            "big/tests/data/x.csv",
+            "big/core/tests/test_core.py",
+            "big/core/testing.py",
+            "tests/__init__.py",
+            "pip/_vendor/lib/tests/test_lib.py",
+        ] {
+            write(&venv.join(path), "");
+        }
+        let planned = |keep_tests| {
+            let selection = Selection {
+                keep_build_tools: false,
+                keep_tests,
+                exclude: &[],
+            };
+            let (files, tests) = plan_with(&env, &selection).unwrap();
+            let ours: Vec<String> = files
+                .into_iter()
+                .map(|(dest, _)| dest)
+                .filter(|d| d.contains("big/") || d.contains("tests/"))
+                .collect();
+            (ours, tests)
+        };
+        // A top-level `tests` is not inside a package: it is kept.  pip is
+        // left out whole, so its suites are not named.
+        assert_eq!(
+            planned(false),
+            (
+                vec![
+                    "site-packages/big/core/testing.py".to_string(),
+                    "site-packages/tests/__init__.py".to_string(),
+                ],
+                vec!["big".to_string()]
+            )
+        );
+        let (kept, none) = planned(true);
+        assert_eq!(kept.len(), 6, "{kept:?}");
+        assert!(none.is_empty());
     }
 }

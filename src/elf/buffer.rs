@@ -50,7 +50,11 @@ impl<'f> Mapped<'f> {
 
     fn map(&mut self) -> Result<()> {
         self.map = None;
-        let len = self.file.metadata().context("cannot map a temporary file")?.len();
+        let len = self
+            .file
+            .metadata()
+            .context("cannot map a temporary file")?
+            .len();
         if len > 0 {
             // SAFETY: the file is a temporary file of this process's own
             // (`patch_temporary`'s contract): nothing else writes or

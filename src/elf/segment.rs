@@ -285,7 +285,12 @@ fn move_section_headers(
 
 /// Sets the `_DYNAMIC` symbol of `.symtab` and `.dynsym` to the new
 /// table, and moves the symbols of moved sections with them.
-fn move_symbols(image: &Image, out: &mut Writes, shift: Option<&Shift>, dynamic: u64) -> Result<()> {
+fn move_symbols(
+    image: &Image,
+    out: &mut Writes,
+    shift: Option<&Shift>,
+    dynamic: u64,
+) -> Result<()> {
     const SYM_SIZE: u64 = 24;
     for (index, s) in image.shdrs.iter().enumerate() {
         if (s.sh_type != SHT_SYMTAB && s.sh_type != SHT_DYNSYM) || s.sh_entsize != SYM_SIZE {

@@ -130,7 +130,11 @@ fn with_hint(err: anyhow::Error, out: &Path) -> anyhow::Error {
     let causes: Vec<_> = err.chain().collect();
     let failed = causes.iter().enumerate().find_map(|(i, cause)| {
         let errno = cause.downcast_ref::<std::io::Error>()?.raw_os_error()?;
-        let context = if i > 0 { causes[i - 1].to_string() } else { String::new() };
+        let context = if i > 0 {
+            causes[i - 1].to_string()
+        } else {
+            String::new()
+        };
         Some((errno, context))
     });
     let temporary = failed
@@ -272,7 +276,12 @@ fn fill(
         });
     }
     let text = written.manifest.to_json();
-    sink.add(&layout.manifest, 0o644, text.len() as u64, &mut text.as_bytes())?;
+    sink.add(
+        &layout.manifest,
+        0o644,
+        text.len() as u64,
+        &mut text.as_bytes(),
+    )?;
     sink.finish()
 }
 
@@ -304,7 +313,10 @@ fn made(made: Made) -> Result<(Box<dyn Read>, u64)> {
             (Box::new(std::io::Cursor::new(bytes)), size)
         }
         Made::File(file) => {
-            let size = file.metadata().context("cannot read a temporary file")?.len();
+            let size = file
+                .metadata()
+                .context("cannot read a temporary file")?
+                .len();
             (Box::new(file), size)
         }
     })
@@ -374,12 +386,8 @@ const TEMPORARY_FAILED: &str = "cannot write a temporary file";
 /// A new unnamed file in the temporary directory: it is never held in
 /// memory, and it vanishes when closed, even when embedpack is killed.
 fn temporary() -> Result<File> {
-    tempfile::tempfile().with_context(|| {
-        format!(
-            "{TEMPORARY_FAILED} in `{}`",
-            std::env::temp_dir().display()
-        )
-    })
+    tempfile::tempfile()
+        .with_context(|| format!("{TEMPORARY_FAILED} in `{}`", std::env::temp_dir().display()))
 }
 
 /// A reader of exactly `size` bytes: a file that grows or shrinks while it
@@ -419,7 +427,9 @@ impl<R: Read> Read for Exact<'_, R> {
                 _ => Err(self.changed()),
             };
         }
-        let most = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let most = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..most])?;
         if n == 0 {
             return Err(self.changed());

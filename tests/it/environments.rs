@@ -265,6 +265,40 @@ fn exclude_leaves_distributions_out() {
     );
 }
 
+/// A package's test suite, its folder named `tests`, is left out and
+/// named, in the log and in `--json`; `--keep-tests` keeps it.
+#[test]
+fn test_suites_of_packages_are_left_out_unless_kept() {
+    let venv = named_venv("editable");
+    let out = workdir("env-tests").join("sentinel");
+    let output = run_ok(sentinel_command(&venv, &out).arg("--json"));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // pip's vendored packages have suites too, but pip is left out whole.
+    assert_eq!(summary["tests_left_out"], serde_json::json!(["testedpkg"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("left out the test suites of testedpkg; keep them with --keep-tests"),
+        "{stderr}"
+    );
+    let site = out.join("site-packages");
+    assert!(site.join("testedpkg/__init__.py").is_file());
+    assert!(!site.join("testedpkg/tests").exists());
+    assert_answers_one(
+        &out,
+        &[
+            "__import__('testedpkg').answer() == 42",
+            "__import__('importlib.util').util.find_spec('testedpkg.tests') is None",
+        ],
+    );
+    let kept = workdir("env-tests-kept").join("sentinel");
+    let plan = run_ok(sentinel_command(&venv, &kept).args(["--keep-tests", "--dry-run"]));
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.contains("site-packages/testedpkg/tests/test_answer.py"),
+        "{plan}"
+    );
+}
+
 #[test]
 fn exclude_of_a_distribution_that_is_not_installed_fails() {
     let out = workdir("env-exclude-unknown").join("sentinel");

@@ -230,7 +230,10 @@ impl Sink for ZipSink {
 /// deflated to.
 fn deflate(data: &mut dyn Read, out: &mut impl Write) -> std::io::Result<(u32, u64)> {
     let mut crc = flate2::Crc::new();
-    let mut counted = Counted { inner: out, count: 0 };
+    let mut counted = Counted {
+        inner: out,
+        count: 0,
+    };
     let mut encoder = flate2::write::DeflateEncoder::new(&mut counted, super::compression());
     let mut buffer = vec![0; 64 * 1024];
     loop {

@@ -4,13 +4,14 @@
 # with RESULTS.md, writes the same there.  It only measures: no test runs
 # it, and no goal is asserted (the script succeeds whatever the figures).
 #
-# What it builds and measures, all with the release binary and default
-# options:
+# What it builds and measures, all with the release binary, with default
+# options unless said:
 #
 # - Size: the sentinel plugin (tests/fixtures/sentinel: cffi, json,
-#   markupsafe's C extension, an app package) bundled by embedpack, and
-#   PyInstaller --onedir (as it comes, and with --strip) of a script with
-#   the same imports; each PyInstaller program must print 42.
+#   markupsafe's C extension, an app package) bundled by embedpack (and
+#   once more with --no-stdlib-sources), and PyInstaller --onedir (as it
+#   comes, and with --strip) of a script with the same imports; each
+#   PyInstaller program must print 42.
 # - First call and per call: the same plugin bundled by embedpack and
 #   built by hand as CFFI's embedding docs say (`ffibuilder.compile()` in
 #   the test venv, linked to the venv's libpython), and likewise CFFI's
@@ -146,6 +147,8 @@ trap 'exit 130' INT TERM HUP
 echo "compare.sh: building the sentinel and perf plugins" >&2
 "$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
   -o "$work/embedpack" -q
+"$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
+  -o "$work/embedpack-sourceless" --no-stdlib-sources -q
 mkdir "$work/perf" "$work/by-hand" "$work/perf-by-hand"
 cp "$cffi_src/perf.py" "$work/perf/perf.py"
 "$embedpack" build "$work/perf/perf.py" --venv "$venv" -o "$work/perf-embedpack" -q
@@ -347,6 +350,7 @@ hello_out=$(EMBEDPACK=$embedpack VENV=$PWD/$hello_venv OUT=$work/hello/bundle \
 # --- The report -------------------------------------------------------------
 
 read -r e_bytes e_files <<<"$(bytes "$work/embedpack") $(files "$work/embedpack")"
+read -r n_bytes n_files <<<"$(bytes "$work/embedpack-sourceless") $(files "$work/embedpack-sourceless")"
 read -r p_bytes p_files <<<"$(bytes "$work/pyinstaller/sentinel") $(files "$work/pyinstaller/sentinel")"
 read -r s_bytes s_files <<<"$(bytes "$work/pyinstaller-strip/sentinel") $(files "$work/pyinstaller-strip/sentinel")"
 ms() { awk -v v="$(median "$work/$1.first")" 'BEGIN { printf "%.1f ms", v }'; }
@@ -358,6 +362,7 @@ peak_kib=$(cat "$work"/pack-*.rss "$work"/re-pack.rss | sort -n | tail -n 1)
 
 bundle_ratio=$(ratio "$e_bytes" "$p_bytes")
 strip_ratio=$(ratio "$e_bytes" "$s_bytes")
+sourceless_ratio=$(ratio "$n_bytes" "$p_bytes")
 first_ratio=$(ratio "$(median "$work/sentinel-embedpack.first")" "$(median "$work/sentinel-by-hand.first")")
 cpu_ratio=$(ratio "$(median "$work/sentinel-embedpack.cpu")" "$(median "$work/sentinel-by-hand.cpu")")
 perf_first_ratio=$(ratio "$(median "$work/perf-embedpack.first")" "$(median "$work/perf-by-hand.first")")
@@ -381,6 +386,8 @@ main_table() {
     "${bundle_ratio}× |" "≤ 0.50× |" "$(at_most "$bundle_ratio" 0.5) |"
   echo "| (the same, against PyInstaller \`--onedir --strip\`) |" \
     "$(mib "$e_bytes") MiB |" "$(mib "$s_bytes") MiB, $s_files files |" "${strip_ratio}× |" "— | — |"
+  echo "| (the same bundle built with \`--no-stdlib-sources\`, against PyInstaller \`--onedir\`) |" \
+    "$(mib "$n_bytes") MiB, $n_files files |" "$(mib "$p_bytes") MiB |" "${sourceless_ratio}× |" "— | — |"
   echo "| First call (dlopen → first return), median of $runs fresh processes |" \
     "$(ms sentinel-embedpack) |" "by hand per CFFI's docs: $(ms sentinel-by-hand) |" \
     "${first_ratio}× |" "≤ 0.60× |" "$(at_most "$first_ratio" 0.6) |"

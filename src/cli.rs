@@ -172,6 +172,11 @@ pub struct BundleArgs {
     /// overrides `bytecode = false` in pyproject.toml).
     #[arg(long, overrides_with = "no_bytecode")]
     pub bytecode: bool,
+    /// Leave out the standard library's Python sources and keep only its
+    /// bytecode, each `.pyc` where its source was: a smaller bundle, whose
+    /// tracebacks through the standard library show no source lines.
+    #[arg(long)]
+    pub no_stdlib_sources: bool,
     /// Compile all bytecode afresh and keep none for the next build (by
     /// default, compiled bytecode is kept in $EMBEDPACK_CACHE_DIR, else
     /// $XDG_CACHE_HOME/embedpack, else ~/.cache/embedpack, and a build

@@ -159,7 +159,8 @@ fn bundle(
         ));
     }
     if options.bytecode {
-        collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref());
+        let sourceless = (!options.stdlib_sources).then_some(&plugin.layout.home);
+        collect::add_bytecode(&mut plan, env.info.cache_tag.as_deref(), sourceless);
     }
     let linking = log.spinner("Linking");
     let mut linked = link::link(plan, &options.link(plugin, env), log)?;

@@ -30,6 +30,9 @@ pub struct BundleOptions {
     pub keep_tests: bool,
     pub exclude: Vec<String>,
     pub bytecode: bool,
+    /// Whether the standard library keeps its sources beside its bytecode
+    /// (`--no-stdlib-sources`: it does not).
+    pub stdlib_sources: bool,
     pub host_libs: Vec<String>,
     pub include_libs: Vec<PathBuf>,
     pub debug_info: link::DebugInfo,
@@ -68,6 +71,19 @@ impl BundleOptions {
             (_, true) => false,
             _ => config.bytecode.unwrap_or(true),
         };
+        if args.no_stdlib_sources && !bytecode {
+            let off = match args.no_bytecode {
+                true => "--no-bytecode".to_string(),
+                false => format!(
+                    "`bytecode = false` in `{}`",
+                    project.map_or_else(String::new, |p| p.file())
+                ),
+            };
+            return Err(fail(
+                format!("--no-stdlib-sources keeps only bytecode, and {off} makes none"),
+                "leave out one of the two",
+            ));
+        }
         Ok(BundleOptions {
             mtime: source_date_epoch()?,
             bytecode_cache: match args.no_cache {
@@ -90,6 +106,7 @@ impl BundleOptions {
             keep_tests: args.keep_tests,
             exclude: listed(args.exclude, &config.exclude),
             bytecode,
+            stdlib_sources: !args.no_stdlib_sources,
             host_libs: listed(args.host_lib, &config.host_libs),
             include_libs: match args.include_lib.is_empty() {
                 true => from_root(&config.include_libs),
@@ -306,5 +323,43 @@ mod tests {
         };
         assert!(options(&[], &none).bytecode);
         assert!(!options(&["--bytecode", "--no-bytecode"], &none).bytecode);
+    }
+
+    #[test]
+    fn stdlib_without_sources_needs_bytecode() {
+        let refused = |args: &[&str], text: &str| {
+            let cli = Cli::try_parse_from(["embedpack", "build"].iter().chain(args)).unwrap();
+            let Command::Build(build) = cli.command else {
+                unreachable!()
+            };
+            let project = Project {
+                root: PathBuf::from("/project"),
+                config: crate::project::config::parse(text, "pyproject.toml").unwrap(),
+            };
+            let err = BundleOptions::new(build.bundle, Some(&project))
+                .err()
+                .unwrap();
+            crate::error::report(&err)
+        };
+        assert_eq!(
+            refused(&["--no-stdlib-sources", "--no-bytecode"], ""),
+            "error: --no-stdlib-sources keeps only bytecode, and --no-bytecode makes none\n\
+             hint: leave out one of the two\n"
+        );
+        assert!(refused(
+            &["--no-stdlib-sources"],
+            "[tool.embedpack]\nbytecode = false\n"
+        )
+        .contains("and `bytecode = false` in `/project/pyproject.toml` makes none"));
+        let none = Project {
+            root: PathBuf::from("/project"),
+            config: Default::default(),
+        };
+        assert!(options(&[], &none).stdlib_sources);
+        let sourceless = options(
+            &["--no-bytecode", "--bytecode", "--no-stdlib-sources"],
+            &none,
+        );
+        assert!(sourceless.bytecode && !sourceless.stdlib_sources);
     }
 }

@@ -23,8 +23,15 @@ pub enum Source {
     Bytes(Vec<u8>),
     /// The bytecode of a Python source on this machine, compiled by the
     /// plan's interpreter; `module` is the source's path in the bundle,
-    /// which the bytecode records as its file name.
-    Bytecode { source: PathBuf, module: PathBuf },
+    /// which the bytecode records as its file name.  Bytecode that
+    /// `replaces` its source (`--no-stdlib-sources`) is a `.pyc` where the
+    /// source would be, and the source is written there instead when it
+    /// does not compile.
+    Bytecode {
+        source: PathBuf,
+        module: PathBuf,
+        replaces: bool,
+    },
     /// An ELF file with edits.
     Patched { base: Box<Source>, edits: Edits },
     /// An ELF file without its debug information (`strip --strip-debug`),

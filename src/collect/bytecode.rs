@@ -4,39 +4,55 @@
 //! bundle's own interpreter.  Such files do not depend on file times,
 //! record only in-bundle paths, and spare the plugin from compiling every
 //! module at each start (the bundle is read-only: Python writes no
-//! bytecode into it).
+//! bytecode into it).  In a standard library asked to be sourceless
+//! (`--no-stdlib-sources`), the `.pyc` takes its source's place instead,
+//! where the import system's sourceless loader finds it; the files an
+//! interpreter looks for to find its home keep their sources.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::{Entry, Plan, Source};
+use crate::bundle::Home;
 
-/// Adds a bytecode entry for every `.py` file of `plan`; none when the
+/// Adds a bytecode entry for every `.py` file of `plan`, which replaces
+/// the source in the standard library of `sourceless`; none when the
 /// interpreter has no cache tag (it does not use bytecode files).
-pub fn add(plan: &mut Plan, cache_tag: Option<&str>) {
+pub fn add(plan: &mut Plan, cache_tag: Option<&str>, sourceless: Option<&Home>) {
     let Some(tag) = cache_tag else {
         return;
     };
-    let added: Vec<Entry> = plan
-        .entries
-        .iter()
-        .filter(|e| e.dest.extension().is_some_and(|x| x == "py"))
-        .filter_map(|e| {
-            let Source::File(source) = &e.source else {
-                return None;
-            };
-            Some(Entry {
-                dest: cached(&e.dest, tag)?,
-                source: Source::Bytecode {
-                    source: source.clone(),
-                    module: e.dest.clone(),
-                },
-                mode: 0o644,
-                size: e.size,
-            })
-        })
-        .collect();
+    let mut added = Vec::new();
+    for entry in &mut plan.entries {
+        let Source::File(source) = &entry.source else {
+            continue;
+        };
+        if entry.dest.extension().is_none_or(|x| x != "py") {
+            continue;
+        }
+        let replaces = sourceless.is_some_and(|home| {
+            entry.dest.starts_with(&home.stdlib) && !home.required.contains(&entry.dest)
+        });
+        let bytecode = Source::Bytecode {
+            source: source.clone(),
+            module: entry.dest.clone(),
+            replaces,
+        };
+        if replaces {
+            entry.dest.set_extension("pyc");
+            entry.source = bytecode;
+            entry.mode = 0o644;
+        } else if let Some(dest) = cached(&entry.dest, tag) {
+            let (mode, size) = (0o644, entry.size);
+            added.push(Entry {
+                dest,
+                source: bytecode,
+                mode,
+                size,
+            });
+        }
+    }
     plan.entries.extend(added);
     plan.entries.sort_by(|a, b| a.dest.cmp(&b.dest));
 }
@@ -53,6 +69,74 @@ fn cached(module: &Path, tag: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sourceless_bytecode_takes_the_place_of_its_source() {
+        let file = |dest: &str, mode| Entry {
+            dest: PathBuf::from(dest),
+            source: Source::File(PathBuf::from("/src").join(dest)),
+            mode,
+            size: 1,
+        };
+        let mut plan = Plan {
+            entries: vec![
+                file("lib/python3.11/os.py", 0o755),
+                file("lib/python3.11/site.py", 0o644),
+                file("lib/python3.11/json/__init__.py", 0o644),
+                file("lib/python3.11/json/data.txt", 0o644),
+                file("site-packages/pkg.py", 0o644),
+            ],
+            ..Plan::default()
+        };
+        let home = Home {
+            prefix: PathBuf::from("lib"),
+            stdlib: PathBuf::from("lib/python3.11"),
+            extensions: None,
+            required: vec![PathBuf::from("lib/python3.11/site.py")],
+        };
+        add(&mut plan, Some("cpython-311"), Some(&home));
+        let planned: Vec<(&str, u32, Option<(&str, bool)>)> = plan
+            .entries
+            .iter()
+            .map(|e| {
+                let bytecode = match &e.source {
+                    Source::Bytecode {
+                        module, replaces, ..
+                    } => Some((module.to_str().unwrap(), *replaces)),
+                    _ => None,
+                };
+                (e.dest.to_str().unwrap(), e.mode, bytecode)
+            })
+            .collect();
+        assert_eq!(
+            planned,
+            [
+                (
+                    "lib/python3.11/__pycache__/site.cpython-311.pyc",
+                    0o644,
+                    Some(("lib/python3.11/site.py", false))
+                ),
+                (
+                    "lib/python3.11/json/__init__.pyc",
+                    0o644,
+                    Some(("lib/python3.11/json/__init__.py", true))
+                ),
+                ("lib/python3.11/json/data.txt", 0o644, None),
+                (
+                    "lib/python3.11/os.pyc",
+                    0o644,
+                    Some(("lib/python3.11/os.py", true))
+                ),
+                ("lib/python3.11/site.py", 0o644, None),
+                (
+                    "site-packages/__pycache__/pkg.cpython-311.pyc",
+                    0o644,
+                    Some(("site-packages/pkg.py", false))
+                ),
+                ("site-packages/pkg.py", 0o644, None),
+            ]
+        );
+    }
 
     #[test]
     fn bytecode_goes_where_importlib_looks() {

@@ -234,30 +234,43 @@ fn fill(
     let mut sboms = Vec::new();
     for entry in &plan.entries {
         progress.inc();
+        let mut dest = &entry.dest;
         let (data, size): (Box<dyn Read>, u64) = match &entry.source {
             Source::Sbom(draft) => {
                 sboms.push((entry, draft));
                 continue;
             }
-            Source::Bytecode { module, .. } => {
+            Source::Bytecode {
+                source,
+                module,
+                replaces,
+            } => {
                 let compiler = match &mut compiler {
                     Some(compiler) => compiler,
                     None => compiler.insert(start_compiler(plan, cache)?),
                 };
-                let Some(pyc) = compiler.next()? else {
-                    written.no_bytecode.push(module.clone());
-                    continue;
-                };
-                let size = pyc.len() as u64;
-                (Box::new(std::io::Cursor::new(pyc)), size)
+                match compiler.next()? {
+                    Some(pyc) => {
+                        let size = pyc.len() as u64;
+                        (Box::new(std::io::Cursor::new(pyc)), size)
+                    }
+                    None => {
+                        written.no_bytecode.push(module.clone());
+                        if !replaces {
+                            continue;
+                        }
+                        dest = module;
+                        made(make(&Source::File(source.clone()))?)?
+                    }
+                }
             }
             other => made(make(other)?)?,
         };
-        let mut reader = Hashing::new(Exact::new(data, size, &entry.dest));
-        sink.add(&entry.dest, entry.mode, size, &mut reader)?;
+        let mut reader = Hashing::new(Exact::new(data, size, dest));
+        sink.add(dest, entry.mode, size, &mut reader)?;
         let (size, sha256) = reader.finish();
-        written.manifest.files.push(ManifestFile {
-            path: entry.dest.clone(),
+        written.manifest.add_file(ManifestFile {
+            path: dest.clone(),
             size,
             mode: entry.mode,
             sha256,
@@ -291,7 +304,7 @@ fn start_compiler(plan: &Plan, cache: Option<&Path>) -> Result<bytecode::Compile
         .entries
         .iter()
         .filter_map(|e| match &e.source {
-            Source::Bytecode { source, module } => Some((source.as_path(), module.as_path())),
+            Source::Bytecode { source, module, .. } => Some((source.as_path(), module.as_path())),
             _ => None,
         })
         .collect();

@@ -299,6 +299,38 @@ fn test_suites_of_packages_are_left_out_unless_kept() {
     );
 }
 
+/// `--no-stdlib-sources`: the standard library is bytecode alone, each
+/// `.pyc` where its source was, but for the files the bootstrap checks
+/// for; site-packages keeps its sources.  The bundle verifies and runs on
+/// a bare machine.
+#[test]
+fn stdlib_without_sources_runs_in_a_bare_chroot() {
+    let out = workdir("env-sourceless").join("sentinel");
+    run_ok(sentinel_command(&venv(), &out).arg("--no-stdlib-sources"));
+    let (major, minor, _) = python().version;
+    let stdlib = out.join(format!("python/lib/python{major}.{minor}"));
+    let mut sources: Vec<PathBuf> = files_under(&stdlib)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "py"))
+        .collect();
+    sources.sort();
+    assert_eq!(
+        sources,
+        [Path::new("encodings/__init__.py"), Path::new("os.py")]
+    );
+    assert!(stdlib.join("json/decoder.pyc").is_file());
+    assert!(!stdlib.join("json/__pycache__").exists());
+    assert!(out.join("site-packages/cffi/__init__.py").is_file());
+    run_ok(embedpack().arg("verify").arg(&out));
+    let expressions = [
+        STARTS[0],
+        STARTS[1],
+        "__import__('decimal').__file__.endswith('/decimal.pyc')",
+        "__import__('json').loads('[7]') == [7]",
+    ];
+    assert_answers_one_in_a_bare_chroot(&out, "chroot-sourceless", &expressions);
+}
+
 #[test]
 fn exclude_of_a_distribution_that_is_not_installed_fails() {
     let out = workdir("env-exclude-unknown").join("sentinel");

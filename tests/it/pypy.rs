@@ -33,7 +33,7 @@ fn pypy_config(expression: &str) -> String {
     stdout(&output).trim().to_string()
 }
 
-fn build_pypy_plugin(venv: &Path, out: &Path) {
+fn build_pypy_plugin(venv: &Path, out: &Path, options: &[&str]) {
     let fixture = repo().join("tests/fixtures/pypy");
     run_ok(
         embedpack()
@@ -44,7 +44,8 @@ fn build_pypy_plugin(venv: &Path, out: &Path) {
             .arg("--app")
             .arg(fixture.join("app"))
             .arg("-o")
-            .arg(out),
+            .arg(out)
+            .args(options),
     );
 }
 
@@ -53,7 +54,7 @@ pub(crate) fn pypy_bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         let out = workdir("pypy-bundle").join("sentinel");
-        build_pypy_plugin(&pypy_venv(), &out);
+        build_pypy_plugin(&pypy_venv(), &out, &[]);
         out
     })
 }
@@ -64,7 +65,7 @@ fn pypy_bundle_starts_moved_without_its_venv_under_hostile_environment() {
     let own_venv = dir.join("venv");
     copy_tree(&pypy_venv(), &own_venv);
     let built = dir.join("built");
-    build_pypy_plugin(&own_venv, &built);
+    build_pypy_plugin(&own_venv, &built, &[]);
     std::fs::rename(&own_venv, dir.join("venv-renamed-away")).unwrap();
     let moved = dir.join("a path with space/bundle");
     std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
@@ -137,6 +138,31 @@ fn pypy_bundle_in_a_bare_chroot_with_eight_threads() {
         stderr(&output)
     );
     assert_unchanged(&bundle);
+}
+
+/// `--no-stdlib-sources` under PyPy: the files by which PyPy finds its
+/// home keep their sources, so it finds the bundle's, on a bare machine.
+#[test]
+fn pypy_bundle_without_stdlib_sources_runs_in_a_bare_chroot() {
+    let root = bare_root("pypy-sourceless");
+    let bundle = root.join("opt/sentinel");
+    build_pypy_plugin(&pypy_venv(), &bundle, &["--no-stdlib-sources"]);
+    assert!(bundle.join("lib/pypy3.9/json/decoder.pyc").is_file());
+    assert!(!bundle.join("lib/pypy3.9/json/decoder.py").exists());
+    std::fs::copy(run_plugin_host(), root.join("host")).unwrap();
+    let output = run_ok(
+        Command::new("/usr/sbin/chroot")
+            .env_clear()
+            .arg(&root)
+            .args([
+                "/host",
+                "/opt/sentinel/libsentinel.so",
+                "checks.isolated()",
+                "checks.markupsafe()",
+                "__import__('decimal').__file__.endswith('/decimal.pyc')",
+            ]),
+    );
+    assert_eq!(stdout(&output), "1\n1\n1\n", "stderr:\n{}", stderr(&output));
 }
 
 #[test]

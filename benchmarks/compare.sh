@@ -12,8 +12,9 @@
 #   once more with --no-stdlib-sources), and PyInstaller --onedir (as it
 #   comes, and with --strip) of a script with the same imports; each
 #   PyInstaller program must print 42.
-# - First call and per call: the same plugin bundled by embedpack and
-#   built by hand as CFFI's embedding docs say (`ffibuilder.compile()` in
+# - First call and per call: the same plugin bundled by embedpack (the
+#   bundle with --no-stdlib-sources too, for its first call) and built by
+#   hand as CFFI's embedding docs say (`ffibuilder.compile()` in
 #   the test venv, linked to the venv's libpython), and likewise CFFI's
 #   own perf.py plugin (`int add1(int, int)`, whose init code imports
 #   nothing).  benchmarks/first_call.c times, with CLOCK_MONOTONIC, from
@@ -237,6 +238,9 @@ call() {
     sentinel-embedpack)
       command=("${bundle_env[@]}" "$work/first_call" "$work/embedpack/libsentinel.so"
         "$evaluate_calls" evaluate "6 * 7") ;;
+    sentinel-sourceless)
+      command=("${bundle_env[@]}" "$work/first_call" "$work/embedpack-sourceless/libsentinel.so"
+        "$evaluate_calls" evaluate "6 * 7") ;;
     sentinel-by-hand)
       command=("${by_hand_env[@]}" "$work/first_call" --global "$soname"
         "$work/by-hand/libsentinel.so" "$evaluate_calls" evaluate "6 * 7") ;;
@@ -261,7 +265,7 @@ call() {
   echo "${BASH_REMATCH[3]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per"
   echo "${BASH_REMATCH[4]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per-cpu"
 }
-cases=(sentinel-embedpack sentinel-by-hand perf-embedpack perf-by-hand)
+cases=(sentinel-embedpack sentinel-sourceless sentinel-by-hand perf-embedpack perf-by-hand)
 echo "compare.sh: first call and per call, $runs fresh processes of each" >&2
 for name in "${cases[@]}"; do
   call "$name"
@@ -364,6 +368,7 @@ bundle_ratio=$(ratio "$e_bytes" "$p_bytes")
 strip_ratio=$(ratio "$e_bytes" "$s_bytes")
 sourceless_ratio=$(ratio "$n_bytes" "$p_bytes")
 first_ratio=$(ratio "$(median "$work/sentinel-embedpack.first")" "$(median "$work/sentinel-by-hand.first")")
+sourceless_first_ratio=$(ratio "$(median "$work/sentinel-sourceless.first")" "$(median "$work/sentinel-by-hand.first")")
 cpu_ratio=$(ratio "$(median "$work/sentinel-embedpack.cpu")" "$(median "$work/sentinel-by-hand.cpu")")
 perf_first_ratio=$(ratio "$(median "$work/perf-embedpack.first")" "$(median "$work/perf-by-hand.first")")
 per_ratio=$(ratio "$(median "$work/sentinel-embedpack.per-cpu")" "$(median "$work/sentinel-by-hand.per-cpu")")
@@ -393,6 +398,8 @@ main_table() {
     "${first_ratio}× |" "≤ 0.60× |" "$(at_most "$first_ratio" 0.6) |"
   echo "| (its CPU time: \`CLOCK_PROCESS_CPUTIME_ID\`, which the machine's load changes less) |" \
     "$(cpu sentinel-embedpack) |" "$(cpu sentinel-by-hand) |" "${cpu_ratio}× |" "— | — |"
+  echo "| (the bundle built with \`--no-stdlib-sources\`) |" \
+    "$(ms sentinel-sourceless) |" "$(ms sentinel-by-hand) |" "${sourceless_first_ratio}× |" "— | — |"
   echo "| (the same for CFFI's perf.py, whose init code imports nothing) |" \
     "$(ms perf-embedpack) |" "$(ms perf-by-hand) |" "${perf_first_ratio}× |" "— | — |"
   echo "| Per call, CPU time: \`evaluate(\"6 * 7\")\`, $evaluate_calls calls after the first |" \
@@ -454,6 +461,7 @@ call_table() {
   echo "| Plugin | First call [ms] | Its CPU time [ms] | Per call [µs] | Its CPU time [µs] |"
   echo "|:---|---:|---:|---:|---:|"
   call_row "sentinel, embedpack bundle" sentinel-embedpack
+  call_row "sentinel, embedpack bundle with \`--no-stdlib-sources\`" sentinel-sourceless
   call_row "sentinel, by hand" sentinel-by-hand
   call_row "perf.py, embedpack bundle" perf-embedpack
   call_row "perf.py, by hand" perf-by-hand

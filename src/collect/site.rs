@@ -8,9 +8,9 @@
 //! asked, and so is each `--exclude`d distribution, by the files its
 //! metadata says it owns (see `dists`), and every package's test suite: a
 //! folder named `tests` below a top-level folder, which only a test
-//! runner imports (pandas' is a third of its files).  Files that no distribution owns
-//! are carried as they are; `.pth` files and editable installs as
-//! `editable` says.
+//! runner imports (pandas' is a third of its files).  Files that no
+//! distribution owns are carried as they are; `.pth` files and editable
+//! installs as `editable` says.
 
 mod dists;
 mod editable;

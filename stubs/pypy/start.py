@@ -8,23 +8,28 @@ folder, the user base PyPy was started with, the host's own
 PYTHONUSERBASE (or NULL), whether EMBEDPACK_DEBUG is set, the source of
 stubs/join.py, a buffer for the reason of a failure, which the C side
 reports, and the address of C's `atexit()`.
-"""
-import _cffi_backend
 
-_ffi = _cffi_backend.FFI()
-_arguments = _ffi.cast("char **", c_argument)  # noqa: F821 (set by PyPy)
+Every C type here is built by the backend's constructors, never parsed
+from text: PyPy's type parser writes into one buffer that every FFI of
+the process shares, with the GIL released, so two bundles starting at
+once in two threads could be handed each other's types.
+"""
+import _cffi_backend as _backend
+
+_char_p = _backend.new_pointer_type(_backend.new_primitive_type("char"))
+_arguments = _backend.cast(_backend.new_pointer_type(_char_p), c_argument)  # noqa: F821 (set by PyPy)
 
 
 def argument(index):
     value = _arguments[index]
-    if value == _ffi.NULL:
+    if not value:
         return None
-    return _ffi.string(value).decode("utf-8", "surrogateescape")
+    return _backend.string(value).decode("utf-8", "surrogateescape")
 
 
 def fail(reason):
     data = reason.encode("utf-8", "replace")[:1000] + b"\0"
-    _ffi.memmove(_arguments[7], data, len(data))
+    _backend.memmove(_arguments[7], data, len(data))
 
 
 def restore_user_base(os, ours, theirs):
@@ -57,8 +62,10 @@ def finish_at_host_exit(sys):
                 except Exception:
                     pass  # reported already; PyPy raises the last one again
 
-    c_atexit = _ffi.cast("int(*)(void(*)(void))", _arguments[8])
-    callback = _ffi.callback("void(*)(void)", finish)
+    function = _backend.new_function_type((), _backend.new_void_type())
+    int_type = _backend.new_primitive_type("int")
+    c_atexit = _backend.cast(_backend.new_function_type((function,), int_type), _arguments[8])
+    callback = _backend.callback(function, finish)
     # The C function lives as long as its callback object does.
     sys._embedpack_at_exit = callback
     c_atexit(callback)

@@ -9,11 +9,13 @@
 #
 # - Size: the sentinel plugin (tests/fixtures/sentinel: cffi, json,
 #   markupsafe's C extension, an app package) bundled by embedpack (and
-#   once more with --no-stdlib-sources), and PyInstaller --onedir (as it
+#   once more with each of --no-stdlib-sources, --zip-stdlib and both),
+#   and PyInstaller --onedir (as it
 #   comes, and with --strip) of a script with the same imports; each
 #   PyInstaller program must print 42.
 # - First call and per call: the same plugin bundled by embedpack (the
-#   bundle with --no-stdlib-sources too, for its first call) and built by
+#   bundles with --no-stdlib-sources and --zip-stdlib too, for their first
+#   call) and built by
 #   hand as CFFI's embedding docs say (`ffibuilder.compile()` in
 #   the test venv, linked to the venv's libpython), and likewise CFFI's
 #   own perf.py plugin (`int add1(int, int)`, whose init code imports
@@ -150,6 +152,10 @@ echo "compare.sh: building the sentinel and perf plugins" >&2
   -o "$work/embedpack" -q
 "$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
   -o "$work/embedpack-sourceless" --no-stdlib-sources -q
+"$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
+  -o "$work/embedpack-zipped" --zip-stdlib -q
+"$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
+  -o "$work/embedpack-zipped-sourceless" --zip-stdlib --no-stdlib-sources -q
 mkdir "$work/perf" "$work/by-hand" "$work/perf-by-hand"
 cp "$cffi_src/perf.py" "$work/perf/perf.py"
 "$embedpack" build "$work/perf/perf.py" --venv "$venv" -o "$work/perf-embedpack" -q
@@ -241,6 +247,12 @@ call() {
     sentinel-sourceless)
       command=("${bundle_env[@]}" "$work/first_call" "$work/embedpack-sourceless/libsentinel.so"
         "$evaluate_calls" evaluate "6 * 7") ;;
+    sentinel-zipped)
+      command=("${bundle_env[@]}" "$work/first_call" "$work/embedpack-zipped/libsentinel.so"
+        "$evaluate_calls" evaluate "6 * 7") ;;
+    sentinel-zipped-sourceless)
+      command=("${bundle_env[@]}" "$work/first_call" "$work/embedpack-zipped-sourceless/libsentinel.so"
+        "$evaluate_calls" evaluate "6 * 7") ;;
     sentinel-by-hand)
       command=("${by_hand_env[@]}" "$work/first_call" --global "$soname"
         "$work/by-hand/libsentinel.so" "$evaluate_calls" evaluate "6 * 7") ;;
@@ -265,7 +277,8 @@ call() {
   echo "${BASH_REMATCH[3]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per"
   echo "${BASH_REMATCH[4]}" | awk '{ print $1 / 1e3 }' >>"$work/$1.per-cpu"
 }
-cases=(sentinel-embedpack sentinel-sourceless sentinel-by-hand perf-embedpack perf-by-hand)
+cases=(sentinel-embedpack sentinel-sourceless sentinel-zipped sentinel-zipped-sourceless
+  sentinel-by-hand perf-embedpack perf-by-hand)
 echo "compare.sh: first call and per call, $runs fresh processes of each" >&2
 for name in "${cases[@]}"; do
   call "$name"
@@ -355,6 +368,8 @@ hello_out=$(EMBEDPACK=$embedpack VENV=$PWD/$hello_venv OUT=$work/hello/bundle \
 
 read -r e_bytes e_files <<<"$(bytes "$work/embedpack") $(files "$work/embedpack")"
 read -r n_bytes n_files <<<"$(bytes "$work/embedpack-sourceless") $(files "$work/embedpack-sourceless")"
+read -r z_bytes z_files <<<"$(bytes "$work/embedpack-zipped") $(files "$work/embedpack-zipped")"
+read -r zn_bytes zn_files <<<"$(bytes "$work/embedpack-zipped-sourceless") $(files "$work/embedpack-zipped-sourceless")"
 read -r p_bytes p_files <<<"$(bytes "$work/pyinstaller/sentinel") $(files "$work/pyinstaller/sentinel")"
 read -r s_bytes s_files <<<"$(bytes "$work/pyinstaller-strip/sentinel") $(files "$work/pyinstaller-strip/sentinel")"
 ms() { awk -v v="$(median "$work/$1.first")" 'BEGIN { printf "%.1f ms", v }'; }
@@ -367,8 +382,12 @@ peak_kib=$(cat "$work"/pack-*.rss "$work"/re-pack.rss | sort -n | tail -n 1)
 bundle_ratio=$(ratio "$e_bytes" "$p_bytes")
 strip_ratio=$(ratio "$e_bytes" "$s_bytes")
 sourceless_ratio=$(ratio "$n_bytes" "$p_bytes")
+zipped_ratio=$(ratio "$z_bytes" "$p_bytes")
+zipped_sourceless_ratio=$(ratio "$zn_bytes" "$p_bytes")
 first_ratio=$(ratio "$(median "$work/sentinel-embedpack.first")" "$(median "$work/sentinel-by-hand.first")")
 sourceless_first_ratio=$(ratio "$(median "$work/sentinel-sourceless.first")" "$(median "$work/sentinel-by-hand.first")")
+zipped_first_ratio=$(ratio "$(median "$work/sentinel-zipped.first")" "$(median "$work/sentinel-by-hand.first")")
+zipped_sourceless_first_ratio=$(ratio "$(median "$work/sentinel-zipped-sourceless.first")" "$(median "$work/sentinel-by-hand.first")")
 cpu_ratio=$(ratio "$(median "$work/sentinel-embedpack.cpu")" "$(median "$work/sentinel-by-hand.cpu")")
 perf_first_ratio=$(ratio "$(median "$work/perf-embedpack.first")" "$(median "$work/perf-by-hand.first")")
 per_ratio=$(ratio "$(median "$work/sentinel-embedpack.per-cpu")" "$(median "$work/sentinel-by-hand.per-cpu")")
@@ -393,6 +412,10 @@ main_table() {
     "$(mib "$e_bytes") MiB |" "$(mib "$s_bytes") MiB, $s_files files |" "${strip_ratio}× |" "— | — |"
   echo "| (the same bundle built with \`--no-stdlib-sources\`, against PyInstaller \`--onedir\`) |" \
     "$(mib "$n_bytes") MiB, $n_files files |" "$(mib "$p_bytes") MiB |" "${sourceless_ratio}× |" "— | — |"
+  echo "| (built with \`--zip-stdlib\`) |" \
+    "$(mib "$z_bytes") MiB, $z_files files |" "$(mib "$p_bytes") MiB |" "${zipped_ratio}× |" "— | — |"
+  echo "| (built with \`--zip-stdlib --no-stdlib-sources\`) |" \
+    "$(mib "$zn_bytes") MiB, $zn_files files |" "$(mib "$p_bytes") MiB |" "${zipped_sourceless_ratio}× |" "— | — |"
   echo "| First call (dlopen → first return), median of $runs fresh processes |" \
     "$(ms sentinel-embedpack) |" "by hand per CFFI's docs: $(ms sentinel-by-hand) |" \
     "${first_ratio}× |" "≤ 0.60× |" "$(at_most "$first_ratio" 0.6) |"
@@ -400,6 +423,10 @@ main_table() {
     "$(cpu sentinel-embedpack) |" "$(cpu sentinel-by-hand) |" "${cpu_ratio}× |" "— | — |"
   echo "| (the bundle built with \`--no-stdlib-sources\`) |" \
     "$(ms sentinel-sourceless) |" "$(ms sentinel-by-hand) |" "${sourceless_first_ratio}× |" "— | — |"
+  echo "| (built with \`--zip-stdlib\`) |" \
+    "$(ms sentinel-zipped) |" "$(ms sentinel-by-hand) |" "${zipped_first_ratio}× |" "— | — |"
+  echo "| (built with \`--zip-stdlib --no-stdlib-sources\`) |" \
+    "$(ms sentinel-zipped-sourceless) |" "$(ms sentinel-by-hand) |" "${zipped_sourceless_first_ratio}× |" "— | — |"
   echo "| (the same for CFFI's perf.py, whose init code imports nothing) |" \
     "$(ms perf-embedpack) |" "$(ms perf-by-hand) |" "${perf_first_ratio}× |" "— | — |"
   echo "| Per call, CPU time: \`evaluate(\"6 * 7\")\`, $evaluate_calls calls after the first |" \
@@ -462,6 +489,8 @@ call_table() {
   echo "|:---|---:|---:|---:|---:|"
   call_row "sentinel, embedpack bundle" sentinel-embedpack
   call_row "sentinel, embedpack bundle with \`--no-stdlib-sources\`" sentinel-sourceless
+  call_row "sentinel, embedpack bundle with \`--zip-stdlib\`" sentinel-zipped
+  call_row "sentinel, embedpack bundle with \`--zip-stdlib --no-stdlib-sources\`" sentinel-zipped-sourceless
   call_row "sentinel, by hand" sentinel-by-hand
   call_row "perf.py, embedpack bundle" perf-embedpack
   call_row "perf.py, by hand" perf-by-hand

@@ -177,6 +177,12 @@ pub struct BundleArgs {
     /// tracebacks through the standard library show no source lines.
     #[arg(long)]
     pub no_stdlib_sources: bool,
+    /// Put the standard library's Python modules and data in one zip
+    /// (`python/lib/python3X.zip`, which CPython imports from), with their
+    /// bytecode: fewer files and fewer bytes; its extension modules stay
+    /// files.  CPython only.
+    #[arg(long)]
+    pub zip_stdlib: bool,
     /// Compile all bytecode afresh and keep none for the next build (by
     /// default, compiled bytecode is kept in $EMBEDPACK_CACHE_DIR, else
     /// $XDG_CACHE_HOME/embedpack, else ~/.cache/embedpack, and a build

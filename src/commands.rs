@@ -77,15 +77,8 @@ fn build(args: BuildArgs, log: Log) -> Result<()> {
         nearby.push((root, "at the project root"));
     }
     let env = resolve_env(&options, &nearby, log)?;
-    let plugin = build::build(
-        &script,
-        name.as_deref(),
-        root,
-        &env,
-        options.dry_run,
-        options.self_check,
-        log,
-    )?;
+    let request = options.request(&env);
+    let plugin = build::build(&script, name.as_deref(), root, &env, &request, log)?;
     bundle(&plugin, &env, &options, log)
 }
 
@@ -106,7 +99,7 @@ fn pack(args: PackArgs, log: Log) -> Result<()> {
     }
     let beside = library.parent().unwrap_or(Path::new("."));
     let env = resolve_env(&options, &[(beside, "beside the library")], log)?;
-    let plugin = build::pack(&library, &env, options.dry_run, options.self_check, log)?;
+    let plugin = build::pack(&library, &env, &options.request(&env), log)?;
     bundle(&plugin, &env, &options, log)
 }
 

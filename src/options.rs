@@ -13,7 +13,7 @@ use crate::build::Plugin;
 use crate::cli::BundleArgs;
 use crate::project::Project;
 use crate::resolve::Environment;
-use crate::{collect, fail, link, write};
+use crate::{build, collect, fail, link, write};
 
 /// What `build` and `pack` were asked, checked.
 pub struct BundleOptions {
@@ -33,6 +33,8 @@ pub struct BundleOptions {
     /// Whether the standard library keeps its sources beside its bytecode
     /// (`--no-stdlib-sources`: it does not).
     pub stdlib_sources: bool,
+    /// `--zip-stdlib`: the standard library's modules in one zip.
+    pub zip_stdlib: bool,
     pub host_libs: Vec<String>,
     pub include_libs: Vec<PathBuf>,
     pub debug_info: link::DebugInfo,
@@ -107,6 +109,7 @@ impl BundleOptions {
             exclude: listed(args.exclude, &config.exclude),
             bytecode,
             stdlib_sources: !args.no_stdlib_sources,
+            zip_stdlib: args.zip_stdlib,
             host_libs: listed(args.host_lib, &config.host_libs),
             include_libs: match args.include_lib.is_empty() {
                 true => from_root(&config.include_libs),
@@ -124,9 +127,19 @@ impl BundleOptions {
     }
 
     /// Refuses a `--keep-stdlib` that names no part `env`'s standard
-    /// library leaves out.
+    /// library leaves out, and a `--zip-stdlib` its interpreter cannot
+    /// import from.
     pub fn check_env(&self, env: &Environment) -> Result<()> {
         let home = env.backend.home(&env.info);
+        if self.zip_stdlib && env.backend.stdlib_zip(&env.info, &home).is_none() {
+            return Err(fail(
+                format!(
+                    "--zip-stdlib: {} finds its standard library only as files",
+                    env.backend.sbom_identity().0
+                ),
+                "leave out --zip-stdlib for this venv",
+            ));
+        }
         let stdlib = env.backend.stdlib(&env.info, &home);
         let parts: Vec<&str> = stdlib.optional.iter().map(|p| p.name).collect();
         for part in &self.keep_stdlib {
@@ -138,6 +151,22 @@ impl BundleOptions {
             }
         }
         Ok(())
+    }
+
+    /// What the plugin for `env` is built as: its home zipped when asked
+    /// (`check_env` refused that where it cannot be).
+    pub fn request(&self, env: &Environment) -> build::Request {
+        let mut home = env.backend.home(&env.info);
+        if self.zip_stdlib {
+            if let Some(zip) = env.backend.stdlib_zip(&env.info, &home) {
+                home = home.zipped(zip);
+            }
+        }
+        build::Request {
+            home,
+            dry_run: self.dry_run,
+            self_check: self.self_check,
+        }
     }
 
     /// Where the bundle of `plugin` goes (`./dist/<module>` unless told),

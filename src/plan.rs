@@ -43,6 +43,9 @@ pub enum Source {
     /// A library a dry run would compile (and so cannot be written):
     /// what it is compiled from, and what its link would record.
     Unbuilt { from: String, info: ElfInfo },
+    /// A zip of `members` (their paths relative to its root), as Python's
+    /// `zipimport` reads it: the standard library's `--zip-stdlib`.
+    Zip(Vec<Entry>),
     /// The bill of materials, finished with the hashes of the files
     /// written before it (the write stage writes it after every other
     /// entry, whatever its place in the plan).
@@ -85,6 +88,7 @@ impl Source {
             Source::Bytes(_)
             | Source::Bytecode { .. }
             | Source::Unbuilt { .. }
+            | Source::Zip(_)
             | Source::Sbom(_) => None,
         }
     }
@@ -115,6 +119,7 @@ impl Source {
                 debug.display()
             ),
             Source::Unbuilt { from, .. } => from.clone(),
+            Source::Zip(members) => format!("(generated: a zip of {} files)", members.len()),
             Source::Sbom(draft) => format!(
                 "(generated: CycloneDX SBOM of {} components, with the hashes of the files)",
                 draft.bom.components.len()
@@ -198,6 +203,7 @@ impl Plan {
                 Source::Bytecode { .. }
                 | Source::Patched { .. }
                 | Source::Stripped { .. }
+                | Source::Zip(_)
                 | Source::Sbom(_) => {
                     format!("~{}", human_size(entry.size))
                 }

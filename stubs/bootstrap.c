@@ -5,7 +5,8 @@
  * compiled in as paths relative to the plugin's own directory:
  * EMBEDPACK_HOME, EMBEDPACK_STDLIB, EMBEDPACK_SITE, EMBEDPACK_APP, and
  * EMBEDPACK_REQUIRED, the list of what the interpreter cannot start
- * without (its backend says what).
+ * without (its backend says what); EMBEDPACK_EXTENSIONS and
+ * EMBEDPACK_STDLIB_ZIP when the bundle has them.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

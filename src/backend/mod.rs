@@ -38,6 +38,10 @@ pub trait Backend: Sync {
     fn link_runtime(&self, runtime: &Path) -> Vec<String>;
     /// Where the interpreter's home goes in a bundle.
     fn home(&self, info: &Interpreter) -> Home;
+    /// Where in `home` a zip of the standard library goes, found as the
+    /// interpreter finds its own; `None` when it finds its standard
+    /// library only as files.
+    fn stdlib_zip(&self, info: &Interpreter, home: &Home) -> Option<PathBuf>;
     /// What of the standard library a bundle holds.
     fn stdlib(&self, info: &Interpreter, home: &Home) -> Stdlib;
     /// The bootstrap's C and how it is hooked into a plugin.

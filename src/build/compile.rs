@@ -179,6 +179,9 @@ fn layout_defines(layout: &Layout) -> Vec<String> {
     if let Some(extensions) = &home.extensions {
         defines.push(format!("-DEMBEDPACK_EXTENSIONS={}", quoted(extensions)));
     }
+    if let Some(zip) = &home.zip {
+        defines.push(format!("-DEMBEDPACK_STDLIB_ZIP={}", quoted(zip)));
+    }
     defines
 }
 

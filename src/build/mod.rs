@@ -16,7 +16,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::bundle::Layout;
+use crate::bundle::{Home, Layout};
 use crate::elf::Edits;
 use crate::fail;
 use crate::log::Log;
@@ -95,20 +95,31 @@ pub fn split_script_arg(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
+/// What the user asked of a plugin, beside its inputs.
+pub struct Request {
+    /// Where the interpreter's home goes in the bundle, which the
+    /// bootstrap has compiled in.
+    pub home: Home,
+    /// Plan the plugin, compiling nothing.
+    pub dry_run: bool,
+    /// A shim that checks the bundle before it loads the plugin.
+    pub self_check: bool,
+}
+
 /// Runs `script` from `root`, its project's folder (`project`), and
-/// compiles the plugin it declares there, after checking its header,
-/// with a shim that checks the bundle when `self_check`; a dry run only
-/// runs the script (writing no file) and plans the plugin.
+/// compiles the plugin it declares there, after checking its header, as
+/// `request` says; a dry run only runs the script (writing no file) and
+/// plans the plugin.
 pub fn build(
     script: &Path,
     name: Option<&str>,
     root: &Path,
     env: &Environment,
-    dry_run: bool,
-    self_check: bool,
+    request: &Request,
     log: Log,
 ) -> Result<Plugin> {
-    let workdir = match dry_run {
+    let self_check = request.self_check;
+    let workdir = match request.dry_run {
         true => None,
         false => Some(crate::scratch::Scratch::new("build")?),
     };
@@ -118,7 +129,7 @@ pub fn build(
         log.warn(warning);
     }
     let module = module_of(&declared.module_name).to_string();
-    let mut layout = Layout::new(&module, env.backend.home(&env.info));
+    let mut layout = Layout::new(&module, request.home.clone());
     let header = header::generate(&module, &declared.embedding_api);
     let (library, shim) = match &workdir {
         Some(workdir) => {

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::{compile, read, shim, Plugin};
+use super::{compile, read, shim, Plugin, Request};
 use crate::bundle::Layout;
 use crate::elf::{examine, Edits, ElfInfo, PathKind, SearchPath};
 use crate::fail;
@@ -24,15 +24,10 @@ use crate::plan::Source;
 use crate::resolve::Environment;
 
 /// Prepares the library at `input` as the plugin of a bundle for `env`,
-/// with a shim that checks the bundle when `self_check`; a dry run plans
-/// its bootstrap library without compiling it.
-pub fn pack(
-    input: &Path,
-    env: &Environment,
-    dry_run: bool,
-    self_check: bool,
-    log: Log,
-) -> Result<Plugin> {
+/// as `request` says; a dry run plans its bootstrap library without
+/// compiling it.
+pub fn pack(input: &Path, env: &Environment, request: &Request, log: Log) -> Result<Plugin> {
+    let self_check = request.self_check;
     let bytes =
         std::fs::read(input).with_context(|| format!("cannot read `{}`", input.display()))?;
     let name = input
@@ -114,7 +109,7 @@ pub fn pack(
         );
     }
 
-    let mut layout = Layout::new(&module, env.backend.home(&env.info)).with_plugin(&name);
+    let mut layout = Layout::new(&module, request.home.clone()).with_plugin(&name);
     let forwarded = shim::forwards(&examined, &layout, log);
     if !forwarded {
         layout = layout.without_shim();
@@ -123,7 +118,7 @@ pub fn pack(
     let hash = format!("{:x}", Sha256::digest(&bytes));
     let hooks = hook_names(hooked, &hash);
     let bootstrap_name = format!("libembedpack-{}.so", &hash[..12]);
-    let (bootstrap, shim) = match dry_run {
+    let (bootstrap, shim) = match request.dry_run {
         true => (
             Source::Unbuilt {
                 from: "embedpack's bootstrap, compiled".to_string(),

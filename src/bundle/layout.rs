@@ -51,9 +51,25 @@ pub struct Home {
     /// The standard library's extension modules, when they have a folder
     /// of their own.
     pub extensions: Option<PathBuf>,
+    /// The rest of the standard library as one zip, on `sys.path` before
+    /// `stdlib` (`--zip-stdlib`).
+    pub zip: Option<PathBuf>,
     /// What the interpreter cannot start without: the bootstrap checks
     /// these first, to name what is missing.
     pub required: Vec<PathBuf>,
+}
+
+impl Home {
+    /// This home with its standard library zipped at `zip`, which the
+    /// interpreter then cannot start without (nor without its extension
+    /// modules), whatever else it needs as files.
+    pub fn zipped(mut self, zip: PathBuf) -> Home {
+        self.required = std::iter::once(zip.clone())
+            .chain(self.extensions.clone())
+            .collect();
+        self.zip = Some(zip);
+        self
+    }
 }
 
 impl Layout {

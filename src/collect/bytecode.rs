@@ -7,7 +7,10 @@
 //! bytecode into it).  In a standard library asked to be sourceless
 //! (`--no-stdlib-sources`), the `.pyc` takes its source's place instead,
 //! where the import system's sourceless loader finds it; the files an
-//! interpreter looks for to find its home keep their sources.
+//! interpreter looks for to find its home keep their sources.  In a
+//! zipped standard library (`--zip-stdlib`) each `.pyc` is beside its
+//! source, where `zipimport` looks (never in `__pycache__`), or in its
+//! place when sourceless.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -25,10 +28,14 @@ pub fn add(plan: &mut Plan, cache_tag: Option<&str>, sourceless: Option<&Home>) 
     };
     let mut added = Vec::new();
     for entry in &mut plan.entries {
+        if let Source::Zip(members) = &mut entry.source {
+            add_zipped(members, &entry.dest, sourceless.is_some());
+            continue;
+        }
         let Source::File(source) = &entry.source else {
             continue;
         };
-        if entry.dest.extension().is_none_or(|x| x != "py") {
+        if !is_python(&entry.dest) {
             continue;
         }
         let replaces = sourceless.is_some_and(|home| {
@@ -55,6 +62,45 @@ pub fn add(plan: &mut Plan, cache_tag: Option<&str>, sourceless: Option<&Home>) 
     }
     plan.entries.extend(added);
     plan.entries.sort_by(|a, b| a.dest.cmp(&b.dest));
+}
+
+/// Adds bytecode beside each Python source of the zip at `zip`, or in
+/// its place when `sourceless`.
+fn add_zipped(members: &mut Vec<Entry>, zip: &Path, sourceless: bool) {
+    let mut added = Vec::new();
+    for member in members.iter_mut() {
+        let Source::File(source) = &member.source else {
+            continue;
+        };
+        if !is_python(&member.dest) {
+            continue;
+        }
+        let bytecode = Source::Bytecode {
+            source: source.clone(),
+            module: zip.join(&member.dest),
+            replaces: sourceless,
+        };
+        let dest = member.dest.with_extension("pyc");
+        if sourceless {
+            member.dest = dest;
+            member.source = bytecode;
+            member.mode = 0o644;
+        } else {
+            let size = member.size;
+            added.push(Entry {
+                dest,
+                source: bytecode,
+                mode: 0o644,
+                size,
+            });
+        }
+    }
+    members.extend(added);
+    members.sort_by(|a, b| a.dest.cmp(&b.dest));
+}
+
+fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "py")
 }
 
 /// `a/b.py` → `a/__pycache__/b.<tag>.pyc`, as `importlib.util.cache_from_source`;
@@ -92,6 +138,7 @@ mod tests {
             prefix: PathBuf::from("lib"),
             stdlib: PathBuf::from("lib/python3.11"),
             extensions: None,
+            zip: None,
             required: vec![PathBuf::from("lib/python3.11/site.py")],
         };
         add(&mut plan, Some("cpython-311"), Some(&home));
@@ -136,6 +183,41 @@ mod tests {
                 ("site-packages/pkg.py", 0o644, None),
             ]
         );
+    }
+
+    #[test]
+    fn zipped_bytecode_lies_beside_its_source_or_in_its_place() {
+        let member = |dest: &str| Entry {
+            dest: PathBuf::from(dest),
+            source: Source::File(PathBuf::from("/src").join(dest)),
+            mode: 0o644,
+            size: 1,
+        };
+        for sourceless in [false, true] {
+            let mut members = vec![member("json/__init__.py"), member("json/data.txt")];
+            add_zipped(&mut members, Path::new("lib/python311.zip"), sourceless);
+            let planned: Vec<(&str, Option<(&str, bool)>)> = members
+                .iter()
+                .map(|e| {
+                    let bytecode = match &e.source {
+                        Source::Bytecode {
+                            module, replaces, ..
+                        } => Some((module.to_str().unwrap(), *replaces)),
+                        _ => None,
+                    };
+                    (e.dest.to_str().unwrap(), bytecode)
+                })
+                .collect();
+            let pyc = (
+                "json/__init__.pyc",
+                Some(("lib/python311.zip/json/__init__.py", sourceless)),
+            );
+            let expected = match sourceless {
+                false => vec![("json/__init__.py", None), pyc, ("json/data.txt", None)],
+                true => vec![pyc, ("json/data.txt", None)],
+            };
+            assert_eq!(planned, expected, "sourceless: {sourceless}");
+        }
     }
 
     #[test]

@@ -56,6 +56,7 @@ mod tests {
             stdlib: "python/lib/python3.11".into(),
             extensions: Some("python/lib/python3.11/lib-dynload".into()),
             required: Vec::new(),
+            zip: None,
         };
         let layout = Layout::new("Hello", home);
         let pc = fill(

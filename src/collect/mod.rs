@@ -75,8 +75,10 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Col
     let tests = site::collect(&mut files, env, layout, &selection)?;
     dist_info::normalize(&mut files, &layout.site)?;
     app::collect(&mut files, layout, &options.apps)?;
+    let mut plan = files.into_plan(&env.python, &env.runtime);
+    stdlib::zip(&mut plan, &layout.home);
     Ok(Collected {
-        plan: files.into_plan(&env.python, &env.runtime),
+        plan,
         left_out: LeftOut { stdlib, tests },
     })
 }
@@ -265,6 +267,7 @@ fn size_of(source: &Source) -> Result<u64> {
         Source::Bytes(bytes) => bytes.len() as u64,
         Source::Unbuilt { .. } => 0,
         Source::Sbom(draft) => draft.planned_size(),
+        Source::Zip(members) => members.iter().map(|m| m.size).sum(),
         Source::Patched { base, .. } | Source::Stripped { base, .. } => size_of(base)?,
         Source::File(path) | Source::Bytecode { source: path, .. } => std::fs::metadata(path)
             .with_context(|| format!("cannot read `{}`", path.display()))?

@@ -3,6 +3,8 @@
 //! parts an embedded interpreter does not use — test suites, GUIs,
 //! installers and the like — unless `--keep-stdlib PART` keeps one.
 //! Bytecode from the build machine and site directories are never taken.
+//! Asked (`--zip-stdlib`), all but its extension modules goes into one
+//! zip, which CPython imports from as it would from files.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,8 +12,9 @@ use std::path::Path;
 use anyhow::Result;
 use walkdir::WalkDir;
 
-use super::{is_noise_dir, is_noise_file, walk_error, Files};
+use super::{is_noise_dir, is_noise_file, walk_error, Entry, Files, Plan, Source};
 use crate::backend::{Part, Stdlib, Tree};
+use crate::bundle::Home;
 
 /// Adds `stdlib` to `files`, less its optional parts not in `keep`; the
 /// names of those parts of which something was found and left out.
@@ -30,6 +33,40 @@ pub fn collect(files: &mut Files, stdlib: &Stdlib, keep: &[String]) -> Result<Ve
         .filter(|part| found.contains(part.name))
         .map(|part| part.name.to_string())
         .collect())
+}
+
+/// Moves the standard library's files of `plan` into the zip of `home`,
+/// if it has one, their paths relative to the standard library's folder;
+/// its extension modules stay files, which the dynamic loader needs.
+pub fn zip(plan: &mut Plan, home: &Home) {
+    let Some(zip) = &home.zip else {
+        return;
+    };
+    let zipped = |e: &Entry| {
+        e.dest.starts_with(&home.stdlib)
+            && !home
+                .extensions
+                .as_ref()
+                .is_some_and(|x| e.dest.starts_with(x))
+            && e.dest.extension().is_none_or(|x| x != "so")
+    };
+    let (mut members, rest): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut plan.entries)
+        .into_iter()
+        .partition(zipped);
+    for member in &mut members {
+        member.dest = member
+            .dest
+            .strip_prefix(&home.stdlib)
+            .unwrap_or(&member.dest)
+            .to_path_buf();
+    }
+    plan.entries = rest;
+    plan.insert(Entry {
+        dest: zip.clone(),
+        size: members.iter().map(|m| m.size).sum(),
+        source: Source::Zip(members),
+        mode: 0o644,
+    });
 }
 
 fn collect_tree(
@@ -178,5 +215,62 @@ mod tests {
             bundled,
             ["python/lib/os.py", "python/lib/pydoc_data/topics.py"]
         );
+    }
+
+    #[test]
+    fn zipped_standard_library_keeps_its_extension_modules_as_files() {
+        let file = |dest: &str| Entry {
+            dest: PathBuf::from(dest),
+            source: Source::File(PathBuf::from("/src").join(dest)),
+            mode: 0o644,
+            size: 10,
+        };
+        let mut plan = Plan {
+            entries: [
+                "lib/python3.11/json/__init__.py",
+                "lib/python3.11/lib-dynload/_json.cpython-311.so",
+                "lib/python3.11/os.py",
+                "lib/python3.11/wsgiref.tar",
+                "lib/python3.11/xx.cpython-311.so",
+                "site-packages/pkg.py",
+            ]
+            .into_iter()
+            .map(file)
+            .collect(),
+            ..Plan::default()
+        };
+        let home = Home {
+            prefix: PathBuf::from("lib"),
+            stdlib: PathBuf::from("lib/python3.11"),
+            extensions: Some(PathBuf::from("lib/python3.11/lib-dynload")),
+            zip: None,
+            required: vec![PathBuf::from("lib/python3.11/os.py")],
+        }
+        .zipped(PathBuf::from("lib/python311.zip"));
+        assert_eq!(
+            home.required,
+            [
+                PathBuf::from("lib/python311.zip"),
+                PathBuf::from("lib/python3.11/lib-dynload")
+            ]
+        );
+        zip(&mut plan, &home);
+        let dests: Vec<_> = plan.entries.iter().map(|e| e.dest.to_str().unwrap()).collect();
+        assert_eq!(
+            dests,
+            [
+                "lib/python3.11/lib-dynload/_json.cpython-311.so",
+                "lib/python3.11/xx.cpython-311.so",
+                "lib/python311.zip",
+                "site-packages/pkg.py",
+            ]
+        );
+        let zipped = &plan.entries[2];
+        let Source::Zip(members) = &zipped.source else {
+            panic!("not a zip: {:?}", zipped.source);
+        };
+        let names: Vec<_> = members.iter().map(|m| m.dest.to_str().unwrap()).collect();
+        assert_eq!(names, ["json/__init__.py", "os.py", "wsgiref.tar"]);
+        assert_eq!(zipped.size, 30);
     }
 }

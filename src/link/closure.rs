@@ -396,7 +396,7 @@ fn read_source(source: &Source) -> Result<Option<(PathBuf, ElfInfo)>> {
             elf::read(bytes)?.map(|info| (PathBuf::new(), info))
         }
         Source::Unbuilt { info, .. } => Some((PathBuf::new(), info.clone())),
-        Source::Bytes(_) | Source::Bytecode { .. } | Source::Sbom(_) => None,
+        Source::Bytes(_) | Source::Bytecode { .. } | Source::Zip(_) | Source::Sbom(_) => None,
         Source::Patched { base, edits } => {
             read_source(base)?.map(|(path, info)| (path, info.edited(edits)))
         }

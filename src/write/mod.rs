@@ -27,7 +27,7 @@ use crate::bundle::{
 };
 use crate::link::Report;
 use crate::log::{Log, Progress};
-use crate::plan::{Plan, Source};
+use crate::plan::{Entry, Plan, Source};
 use crate::resolve::Environment;
 use crate::{elf, fail, Hint};
 
@@ -229,43 +229,30 @@ fn fill(
     progress: &Progress,
 ) -> Result<()> {
     let mtime = out.mtime;
-    let cache = out.bytecode_cache.as_deref();
-    let mut compiler = None;
+    let mut compiling = Compiling {
+        plan,
+        cache: out.bytecode_cache.as_deref(),
+        compilers: None,
+    };
     let mut sboms = Vec::new();
     for entry in &plan.entries {
         progress.inc();
-        let mut dest = &entry.dest;
-        let (data, size): (Box<dyn Read>, u64) = match &entry.source {
+        let (dest, data, size) = match &entry.source {
             Source::Sbom(draft) => {
                 sboms.push((entry, draft));
                 continue;
             }
-            Source::Bytecode {
-                source,
-                module,
-                replaces,
-            } => {
-                let compiler = match &mut compiler {
-                    Some(compiler) => compiler,
-                    None => compiler.insert(start_compiler(plan, cache)?),
-                };
-                match compiler.next()? {
-                    Some(pyc) => {
-                        let size = pyc.len() as u64;
-                        (Box::new(std::io::Cursor::new(pyc)), size)
-                    }
-                    None => {
-                        written.no_bytecode.push(module.clone());
-                        if !replaces {
-                            continue;
-                        }
-                        dest = module;
-                        made(make(&Source::File(source.clone()))?)?
-                    }
-                }
+            Source::Zip(members) => {
+                let zip = zipped(members, &entry.dest, mtime, &mut compiling, written)?;
+                let (data, size) = made(Made::File(zip))?;
+                (entry.dest.clone(), data, size)
             }
-            other => made(make(other)?)?,
+            source => match file_of(entry, source, &mut compiling, written)? {
+                Some(file) => file,
+                None => continue,
+            },
         };
+        let dest = &dest;
         let mut reader = Hashing::new(Exact::new(data, size, dest));
         sink.add(dest, entry.mode, size, &mut reader)?;
         let (size, sha256) = reader.finish();
@@ -298,17 +285,102 @@ fn fill(
     sink.finish()
 }
 
-/// The compiler of every bytecode entry of `plan`, in plan order.
-fn start_compiler(plan: &Plan, cache: Option<&Path>) -> Result<bytecode::Compilers> {
-    let jobs: Vec<(&Path, &Path)> = plan
-        .entries
-        .iter()
-        .filter_map(|e| match &e.source {
-            Source::Bytecode { source, module, .. } => Some((source.as_path(), module.as_path())),
-            _ => None,
-        })
-        .collect();
-    bytecode::Compilers::start(&plan.python, &plan.runtime, &jobs, cache)
+/// A file ready to be written: where, its bytes and their size.
+type Ready = (PathBuf, Box<dyn Read>, u64);
+
+/// What the entry `entry` with `source` (neither a zip nor the SBOM) is
+/// written as; `None` for bytecode of a source that does not compile,
+/// unless it replaces its source, which is then written in its place.
+fn file_of(
+    entry: &Entry,
+    source: &Source,
+    compiling: &mut Compiling,
+    written: &mut Written,
+) -> Result<Option<Ready>> {
+    let Source::Bytecode {
+        source,
+        module,
+        replaces,
+    } = source
+    else {
+        let (data, size) = made(make(source)?)?;
+        return Ok(Some((entry.dest.clone(), data, size)));
+    };
+    if let Some(pyc) = compiling.next()? {
+        let size = pyc.len() as u64;
+        return Ok(Some((
+            entry.dest.clone(),
+            Box::new(std::io::Cursor::new(pyc)),
+            size,
+        )));
+    }
+    written.no_bytecode.push(module.clone());
+    if !replaces {
+        return Ok(None);
+    }
+    let (data, size) = made(make(&Source::File(source.clone()))?)?;
+    Ok(Some((entry.dest.with_extension("py"), data, size)))
+}
+
+/// The zip of `members`, to be written at `dest`, in a temporary file at
+/// its start.
+fn zipped(
+    members: &[Entry],
+    dest: &Path,
+    mtime: u64,
+    compiling: &mut Compiling,
+    written: &mut Written,
+) -> Result<File> {
+    let mut file = temporary()?;
+    let copy = file.try_clone().context(TEMPORARY_FAILED)?;
+    let mut zip = format::zip_into(copy, dest, mtime);
+    for member in members {
+        let Some((name, data, size)) = file_of(member, &member.source, compiling, written)? else {
+            continue;
+        };
+        zip.add(&name, member.mode, size, &mut Exact::new(data, size, &name))?;
+    }
+    zip.finish()?;
+    file.rewind().context("cannot read a temporary file")?;
+    Ok(file)
+}
+
+/// The plan's bytecode compilers, started at the first bytecode entry
+/// written.
+struct Compiling<'a> {
+    plan: &'a Plan,
+    cache: Option<&'a Path>,
+    compilers: Option<bytecode::Compilers>,
+}
+
+impl Compiling<'_> {
+    /// The `.pyc` of the next bytecode entry in plan order, or `None` when
+    /// its source does not compile.
+    fn next(&mut self) -> Result<Option<Vec<u8>>> {
+        let compilers = match &mut self.compilers {
+            Some(compilers) => compilers,
+            None => {
+                let mut jobs = Vec::new();
+                bytecode_jobs(&self.plan.entries, &mut jobs);
+                let (python, runtime) = (&self.plan.python, &self.plan.runtime);
+                let started = bytecode::Compilers::start(python, runtime, &jobs, self.cache)?;
+                self.compilers.insert(started)
+            }
+        };
+        compilers.next()
+    }
+}
+
+/// `(source, module)` of every bytecode entry of `entries`, those of a
+/// zip's members in their place, in the order they are written.
+fn bytecode_jobs<'a>(entries: &'a [Entry], jobs: &mut Vec<(&'a Path, &'a Path)>) {
+    for entry in entries {
+        match &entry.source {
+            Source::Bytecode { source, module, .. } => jobs.push((source, module)),
+            Source::Zip(members) => bytecode_jobs(members, jobs),
+            _ => {}
+        }
+    }
 }
 
 /// A source ready to be written: bytes, or a file at its start (the input
@@ -359,6 +431,7 @@ fn make(source: &Source) -> Result<Made> {
         }
         Source::Unbuilt { from, .. } => anyhow::bail!("a dry run's plan cannot be written: {from}"),
         Source::Sbom(_) => anyhow::bail!("the SBOM is made after the other files"),
+        Source::Zip(_) => anyhow::bail!("a zip is made from its members"),
     }
 }
 

@@ -86,6 +86,9 @@ static int configure(PyConfig *config)
         || set_path(config, &config->executable, EMBEDPACK_HOME "/bin/python3") != 0)
         return -1;
     if (append_path(config, EMBEDPACK_APP) != 0
+#ifdef EMBEDPACK_STDLIB_ZIP
+        || append_path(config, EMBEDPACK_STDLIB_ZIP) != 0
+#endif
         || append_path(config, EMBEDPACK_STDLIB) != 0
         || append_path(config, EMBEDPACK_EXTENSIONS) != 0)
         return -1;

@@ -331,6 +331,66 @@ fn stdlib_without_sources_runs_in_a_bare_chroot() {
     assert_answers_one_in_a_bare_chroot(&out, "chroot-sourceless", &expressions);
 }
 
+/// `--zip-stdlib`: the standard library's modules and data are one zip,
+/// their bytecode beside their sources inside it, imported from there;
+/// its extension modules stay files.  `inspect` still finds the sources,
+/// and with `--no-stdlib-sources` too the zip holds bytecode alone.  Both
+/// verify and run on a bare machine.
+#[test]
+fn zipped_stdlib_runs_in_a_bare_chroot_with_and_without_sources() {
+    let (major, minor, _) = python().version;
+    let zip_name = format!("python{major}{minor}.zip");
+    for (name, options, expressions) in [
+        (
+            "zipped",
+            &["--zip-stdlib"][..],
+            [
+                "'.zip/json/__init__.py' in __import__('json').__file__",
+                "__import__('inspect').getsource(__import__('json').dumps).startswith('def dumps(')",
+            ],
+        ),
+        (
+            "zipped-sourceless",
+            &["--zip-stdlib", "--no-stdlib-sources"][..],
+            [
+                "'.zip/json/__init__.pyc' in __import__('json').__file__",
+                "__import__('decimal').__file__.endswith('.zip/decimal.pyc')",
+            ],
+        ),
+    ] {
+        let out = workdir(&format!("env-{name}")).join("sentinel");
+        run_ok(sentinel_command(&venv(), &out).args(options));
+        let lib = out.join("python/lib");
+        let stdlib = lib.join(format!("python{major}.{minor}"));
+        assert!(lib.join(&zip_name).is_file(), "{name}: no {zip_name}");
+        let files: Vec<PathBuf> = files_under(&stdlib);
+        assert!(
+            files.iter().all(|f| f.starts_with("lib-dynload")),
+            "{name}: files beside the zip: {files:?}"
+        );
+        assert!(files.iter().any(|f| f.extension().is_some_and(|x| x == "so")));
+        let listing = run_ok(
+            Command::new(&python().path)
+                .arg("-c")
+                .arg("import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))")
+                .arg(lib.join(&zip_name)),
+        );
+        let members = stdout(&listing);
+        let members: Vec<&str> = members.lines().collect();
+        assert!(members.contains(&"json/decoder.pyc"), "{name}");
+        assert_eq!(
+            members.contains(&"json/decoder.py"),
+            name == "zipped",
+            "{name}: the source of json/decoder"
+        );
+        assert!(!members.iter().any(|m| m.contains("__pycache__")), "{name}");
+        run_ok(embedpack().arg("verify").arg(&out));
+        let mut all = vec![STARTS[0], STARTS[1], "__import__('json').loads('[7]') == [7]"];
+        all.extend(expressions);
+        assert_answers_one_in_a_bare_chroot(&out, &format!("chroot-{name}"), &all);
+    }
+}
+
 #[test]
 fn exclude_of_a_distribution_that_is_not_installed_fails() {
     let out = workdir("env-exclude-unknown").join("sentinel");

@@ -165,6 +165,32 @@ fn pypy_bundle_without_stdlib_sources_runs_in_a_bare_chroot() {
     assert_eq!(stdout(&output), "1\n1\n1\n", "stderr:\n{}", stderr(&output));
 }
 
+/// PyPy imports its standard library from files only: `--zip-stdlib`
+/// is refused, and nothing is written.
+#[test]
+fn zipped_stdlib_is_refused_for_pypy() {
+    let out = workdir("pypy-zip-stdlib").join("sentinel");
+    let fixture = repo().join("tests/fixtures/pypy");
+    let output = embedpack()
+        .arg("build")
+        .arg(fixture.join("build_pypy.py"))
+        .arg("--venv")
+        .arg(pypy_venv())
+        .arg("-o")
+        .arg(&out)
+        .arg("--zip-stdlib")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--zip-stdlib: PyPy finds its standard library only as files"),
+        "{err}"
+    );
+    assert!(err.contains("hint: leave out --zip-stdlib for this venv"), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn pypy_bundle_verifies_and_debug_names_its_home() {
     let bundle = pypy_bundle();

@@ -130,9 +130,18 @@ impl Backend for CPython {
                 dynload.clone(),
             ],
             extensions: Some(dynload),
+            zip: None,
             stdlib,
             prefix,
         }
+    }
+
+    fn stdlib_zip(&self, info: &Interpreter, home: &Home) -> Option<PathBuf> {
+        // Where CPython's own path configuration puts it: `python311.zip`
+        // beside the `python3.11` folder.
+        let (major, minor, _) = info.version;
+        let lib = home.stdlib.parent()?;
+        Some(lib.join(format!("python{major}{minor}.zip")))
     }
 
     fn stdlib(&self, info: &Interpreter, home: &Home) -> Stdlib {

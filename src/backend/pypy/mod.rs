@@ -103,9 +103,16 @@ impl Backend for PyPy {
                 stdlib.join("encodings/__init__.py"),
             ],
             extensions: None,
+            zip: None,
             stdlib,
             prefix: PathBuf::from("."),
         }
+    }
+
+    fn stdlib_zip(&self, _info: &Interpreter, _home: &Home) -> Option<PathBuf> {
+        // PyPy finds its home by the standard library's files (`required`)
+        // and puts no zip on its path.
+        None
     }
 
     fn stdlib(&self, info: &Interpreter, home: &Home) -> Stdlib {

@@ -116,6 +116,12 @@ pub trait Sink {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
+/// A zip of files at its root, written to `file` (named `path` in
+/// messages), as Python's `zipimport` reads it.
+pub fn zip_into(file: std::fs::File, path: &Path, mtime: u64) -> Box<dyn Sink> {
+    zip::into(file, path, None, mtime)
+}
+
 /// Every format; the folder, which has no extension, first.
 pub const FORMATS: &[&dyn Format] = &[&folder::Folder, &zip::Zip, &tar_gz::TarGz];
 

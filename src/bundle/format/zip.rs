@@ -37,21 +37,27 @@ impl Format for Zip {
         mtime: u64,
         _previous: Option<&Path>,
     ) -> Result<Box<dyn Sink>> {
-        Ok(Box::new(ZipSink {
-            out: BufWriter::new(create_file(path)?),
-            top: top.to_string(),
-            time: dos_time(mtime),
-            offset: 0,
-            central: Vec::new(),
-            count: 0,
-            file: path.to_path_buf(),
-        }))
+        Ok(into(create_file(path)?, path, Some(top), mtime))
     }
 
     fn each_file(&self, path: &Path, visit: &mut Visit) -> Result<()> {
         let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
         each_entry(file, path, visit)
     }
+}
+
+/// A zip written to `file` (named `path` in messages), its entries under
+/// the folder `top` if any, else at its root, each at time `mtime`.
+pub fn into(file: File, path: &Path, top: Option<&str>, mtime: u64) -> Box<dyn Sink> {
+    Box::new(ZipSink {
+        out: BufWriter::new(file),
+        top: top.map(|t| format!("{t}/")).unwrap_or_default(),
+        time: dos_time(mtime),
+        offset: 0,
+        central: Vec::new(),
+        count: 0,
+        file: path.to_path_buf(),
+    })
 }
 
 /// Calls `visit` for every regular file of the zip archive `archive`
@@ -95,6 +101,7 @@ const UTF8_FLAG: u16 = 1 << 11;
 
 struct ZipSink {
     out: BufWriter<File>,
+    /// What every name starts with: the top folder and a slash, or nothing.
     top: String,
     /// Every entry's (time, date), in MS-DOS form.
     time: (u16, u16),
@@ -108,7 +115,7 @@ struct ZipSink {
 
 impl Sink for ZipSink {
     fn add(&mut self, path: &Path, mode: u32, size: u64, data: &mut dyn Read) -> Result<()> {
-        let mut name = format!("{}/", self.top).into_bytes();
+        let mut name = self.top.clone().into_bytes();
         name.extend_from_slice(path.as_os_str().as_bytes());
         let shown = crate::bundle::name::display(Path::new(OsStr::from_bytes(&name)));
         let error = || format!("cannot write `{shown}` into `{}`", self.file.display());

@@ -38,9 +38,9 @@ pub trait Backend: Sync {
     fn link_runtime(&self, runtime: &Path) -> Vec<String>;
     /// Where the interpreter's home goes in a bundle.
     fn home(&self, info: &Interpreter) -> Home;
-    /// Where in `home` a zip of the standard library goes, found as the
-    /// interpreter finds its own; `None` when it finds its standard
-    /// library only as files.
+    /// Where in `home` a zip of the standard library goes (the bootstrap
+    /// puts it on `sys.path`), named as the interpreter names its own;
+    /// `None` when it imports its standard library only from files.
     fn stdlib_zip(&self, info: &Interpreter, home: &Home) -> Option<PathBuf>;
     /// What of the standard library a bundle holds.
     fn stdlib(&self, info: &Interpreter, home: &Home) -> Stdlib;

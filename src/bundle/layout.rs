@@ -60,9 +60,9 @@ pub struct Home {
 }
 
 impl Home {
-    /// This home with its standard library zipped at `zip`, which the
-    /// interpreter then cannot start without (nor without its extension
-    /// modules), whatever else it needs as files.
+    /// This home with its standard library zipped at `zip`: what the
+    /// interpreter cannot start without is then the zip, which holds the
+    /// files `required` named, and its extension modules.
     pub fn zipped(mut self, zip: PathBuf) -> Home {
         self.required = std::iter::once(zip.clone())
             .chain(self.extensions.clone())

@@ -30,6 +30,7 @@ pub fn add(plan: &mut Plan, cache_tag: Option<&str>, sourceless: Option<&Home>) 
     for entry in &mut plan.entries {
         if let Source::Zip(members) = &mut entry.source {
             add_zipped(members, &entry.dest, sourceless.is_some());
+            entry.size = members.iter().map(|m| m.size).sum();
             continue;
         }
         let Source::File(source) = &entry.source else {

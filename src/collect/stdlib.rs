@@ -3,10 +3,11 @@
 //! parts an embedded interpreter does not use — test suites, GUIs,
 //! installers and the like — unless `--keep-stdlib PART` keeps one.
 //! Bytecode from the build machine and site directories are never taken.
-//! Asked (`--zip-stdlib`), all but its extension modules goes into one
-//! zip, which CPython imports from as it would from files.
+//! Asked (`--zip-stdlib`), all but its extension modules and its licence
+//! go into one zip, which CPython imports from as it would from files.
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -37,18 +38,24 @@ pub fn collect(files: &mut Files, stdlib: &Stdlib, keep: &[String]) -> Result<Ve
 
 /// Moves the standard library's files of `plan` into the zip of `home`,
 /// if it has one, their paths relative to the standard library's folder;
-/// its extension modules stay files, which the dynamic loader needs.
+/// its extension modules stay files, which the dynamic loader needs, and
+/// so does its licence, where the SBOM says it is.
 pub fn zip(plan: &mut Plan, home: &Home) {
     let Some(zip) = &home.zip else {
         return;
     };
     let zipped = |e: &Entry| {
+        let licence = e.dest.parent() == Some(home.stdlib.as_path())
+            && e.dest
+                .file_name()
+                .is_some_and(|n| n.as_bytes().starts_with(b"LICENSE"));
         e.dest.starts_with(&home.stdlib)
             && !home
                 .extensions
                 .as_ref()
                 .is_some_and(|x| e.dest.starts_with(x))
             && e.dest.extension().is_none_or(|x| x != "so")
+            && !licence
     };
     let (mut members, rest): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut plan.entries)
         .into_iter()
@@ -227,7 +234,9 @@ mod tests {
         };
         let mut plan = Plan {
             entries: [
+                "lib/python3.11/LICENSE.txt",
                 "lib/python3.11/json/__init__.py",
+                "lib/python3.11/json/LICENSE",
                 "lib/python3.11/lib-dynload/_json.cpython-311.so",
                 "lib/python3.11/os.py",
                 "lib/python3.11/wsgiref.tar",
@@ -255,22 +264,30 @@ mod tests {
             ]
         );
         zip(&mut plan, &home);
-        let dests: Vec<_> = plan.entries.iter().map(|e| e.dest.to_str().unwrap()).collect();
+        let dests: Vec<_> = plan
+            .entries
+            .iter()
+            .map(|e| e.dest.to_str().unwrap())
+            .collect();
         assert_eq!(
             dests,
             [
+                "lib/python3.11/LICENSE.txt",
                 "lib/python3.11/lib-dynload/_json.cpython-311.so",
                 "lib/python3.11/xx.cpython-311.so",
                 "lib/python311.zip",
                 "site-packages/pkg.py",
             ]
         );
-        let zipped = &plan.entries[2];
+        let zipped = &plan.entries[3];
         let Source::Zip(members) = &zipped.source else {
             panic!("not a zip: {:?}", zipped.source);
         };
         let names: Vec<_> = members.iter().map(|m| m.dest.to_str().unwrap()).collect();
-        assert_eq!(names, ["json/__init__.py", "os.py", "wsgiref.tar"]);
-        assert_eq!(zipped.size, 30);
+        assert_eq!(
+            names,
+            ["json/LICENSE", "json/__init__.py", "os.py", "wsgiref.tar"]
+        );
+        assert_eq!(zipped.size, 40);
     }
 }

@@ -247,17 +247,16 @@ fn fill(
                 let (data, size) = made(Made::File(zip))?;
                 (entry.dest.clone(), data, size)
             }
-            source => match file_of(entry, source, &mut compiling, written)? {
+            _ => match file_of(entry, &mut compiling, written)? {
                 Some(file) => file,
                 None => continue,
             },
         };
-        let dest = &dest;
-        let mut reader = Hashing::new(Exact::new(data, size, dest));
-        sink.add(dest, entry.mode, size, &mut reader)?;
+        let mut reader = Hashing::new(Exact::new(data, size, &dest));
+        sink.add(&dest, entry.mode, size, &mut reader)?;
         let (size, sha256) = reader.finish();
         written.manifest.add_file(ManifestFile {
-            path: dest.clone(),
+            path: dest,
             size,
             mode: entry.mode,
             sha256,
@@ -288,12 +287,11 @@ fn fill(
 /// A file ready to be written: where, its bytes and their size.
 type Ready = (PathBuf, Box<dyn Read>, u64);
 
-/// What the entry `entry` with `source` (neither a zip nor the SBOM) is
-/// written as; `None` for bytecode of a source that does not compile,
-/// unless it replaces its source, which is then written in its place.
+/// What `entry` (neither a zip nor the SBOM) is written as; `None` for
+/// bytecode of a source that does not compile, unless it replaces its
+/// source, which is then written in its place.
 fn file_of(
     entry: &Entry,
-    source: &Source,
     compiling: &mut Compiling,
     written: &mut Written,
 ) -> Result<Option<Ready>> {
@@ -301,9 +299,9 @@ fn file_of(
         source,
         module,
         replaces,
-    } = source
+    } = &entry.source
     else {
-        let (data, size) = made(make(source)?)?;
+        let (data, size) = made(make(&entry.source)?)?;
         return Ok(Some((entry.dest.clone(), data, size)));
     };
     if let Some(pyc) = compiling.next()? {
@@ -335,7 +333,7 @@ fn zipped(
     let copy = file.try_clone().context(TEMPORARY_FAILED)?;
     let mut zip = format::zip_into(copy, dest, mtime);
     for member in members {
-        let Some((name, data, size)) = file_of(member, &member.source, compiling, written)? else {
+        let Some((name, data, size)) = file_of(member, compiling, written)? else {
             continue;
         };
         zip.add(&name, member.mode, size, &mut Exact::new(data, size, &name))?;

@@ -187,7 +187,10 @@ fn zipped_stdlib_is_refused_for_pypy() {
         err.contains("--zip-stdlib: PyPy finds its standard library only as files"),
         "{err}"
     );
-    assert!(err.contains("hint: leave out --zip-stdlib for this venv"), "{err}");
+    assert!(
+        err.contains("hint: leave out --zip-stdlib for this venv"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
 

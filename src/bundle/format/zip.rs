@@ -1,4 +1,5 @@
-//! A bundle as a `.zip`: deflated entries under one top folder, in the
+//! A bundle as a `.zip`: deflated entries under one top folder (or at the
+//! root, for a zipped standard library inside a bundle), in the
 //! order written, each with the same time (zip times are local, start in
 //! 1980 and have 2-second resolution) and a normalized Unix mode.  Names
 //! are written as their exact bytes: a UTF-8 name that is not ASCII with

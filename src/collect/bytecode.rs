@@ -117,6 +117,16 @@ fn cached(module: &Path, tag: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// The module name and `replaces` of a bytecode entry.
+    fn compiled(entry: &Entry) -> Option<(&str, bool)> {
+        match &entry.source {
+            Source::Bytecode {
+                module, replaces, ..
+            } => Some((module.to_str().unwrap(), *replaces)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn sourceless_bytecode_takes_the_place_of_its_source() {
         let file = |dest: &str, mode| Entry {
@@ -146,15 +156,7 @@ mod tests {
         let planned: Vec<(&str, u32, Option<(&str, bool)>)> = plan
             .entries
             .iter()
-            .map(|e| {
-                let bytecode = match &e.source {
-                    Source::Bytecode {
-                        module, replaces, ..
-                    } => Some((module.to_str().unwrap(), *replaces)),
-                    _ => None,
-                };
-                (e.dest.to_str().unwrap(), e.mode, bytecode)
-            })
+            .map(|e| (e.dest.to_str().unwrap(), e.mode, compiled(e)))
             .collect();
         assert_eq!(
             planned,
@@ -199,15 +201,7 @@ mod tests {
             add_zipped(&mut members, Path::new("lib/python311.zip"), sourceless);
             let planned: Vec<(&str, Option<(&str, bool)>)> = members
                 .iter()
-                .map(|e| {
-                    let bytecode = match &e.source {
-                        Source::Bytecode {
-                            module, replaces, ..
-                        } => Some((module.to_str().unwrap(), *replaces)),
-                        _ => None,
-                    };
-                    (e.dest.to_str().unwrap(), bytecode)
-                })
+                .map(|e| (e.dest.to_str().unwrap(), compiled(e)))
                 .collect();
             let pyc = (
                 "json/__init__.pyc",

@@ -235,8 +235,8 @@ mod tests {
         let mut plan = Plan {
             entries: [
                 "lib/python3.11/LICENSE.txt",
-                "lib/python3.11/json/__init__.py",
                 "lib/python3.11/json/LICENSE",
+                "lib/python3.11/json/__init__.py",
                 "lib/python3.11/lib-dynload/_json.cpython-311.so",
                 "lib/python3.11/os.py",
                 "lib/python3.11/wsgiref.tar",

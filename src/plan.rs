@@ -119,7 +119,9 @@ impl Source {
                 debug.display()
             ),
             Source::Unbuilt { from, .. } => from.clone(),
-            Source::Zip(members) => format!("(generated: a zip of {} files)", members.len()),
+            Source::Zip(members) => {
+                format!("(generated: a zip of the {} files below)", members.len())
+            }
             Source::Sbom(draft) => format!(
                 "(generated: CycloneDX SBOM of {} components, with the hashes of the files)",
                 draft.bom.components.len()
@@ -199,23 +201,12 @@ impl Plan {
         let mut out = String::new();
         let mut parts: BTreeMap<String, (usize, u64)> = BTreeMap::new();
         for entry in &self.entries {
-            let size = match entry.source {
-                Source::Bytecode { .. }
-                | Source::Patched { .. }
-                | Source::Stripped { .. }
-                | Source::Zip(_)
-                | Source::Sbom(_) => {
-                    format!("~{}", human_size(entry.size))
+            line(&mut out, entry, &entry.dest);
+            if let Source::Zip(members) = &entry.source {
+                for member in members {
+                    line(&mut out, member, &entry.dest.join(&member.dest));
                 }
-                Source::Unbuilt { .. } => "?".to_string(),
-                Source::File(_) | Source::Bytes(_) => human_size(entry.size),
-            };
-            let _ = writeln!(
-                out,
-                "{size:>11}  {}  <- {}",
-                entry.dest.display(),
-                entry.source.describe()
-            );
+            }
             let top = entry
                 .dest
                 .components()
@@ -238,6 +229,28 @@ impl Plan {
         );
         out
     }
+}
+
+/// One line of `Plan::describe`: the size of `entry`, `dest` and where
+/// it comes from.
+fn line(out: &mut String, entry: &Entry, dest: &Path) {
+    let size = match entry.source {
+        Source::Bytecode { .. }
+        | Source::Patched { .. }
+        | Source::Stripped { .. }
+        | Source::Zip(_)
+        | Source::Sbom(_) => {
+            format!("~{}", human_size(entry.size))
+        }
+        Source::Unbuilt { .. } => "?".to_string(),
+        Source::File(_) | Source::Bytes(_) => human_size(entry.size),
+    };
+    let _ = writeln!(
+        out,
+        "{size:>11}  {}  <- {}",
+        dest.display(),
+        entry.source.describe()
+    );
 }
 
 pub fn human_size(bytes: u64) -> String {

@@ -333,7 +333,7 @@ fn stdlib_without_sources_runs_in_a_bare_chroot() {
 
 /// `--zip-stdlib`: the standard library's modules and data are one zip,
 /// their bytecode beside their sources inside it, imported from there;
-/// its extension modules stay files.  `inspect` still finds the sources,
+/// its extension modules and its licence stay files.  `inspect` still finds the sources,
 /// and with `--no-stdlib-sources` too the zip holds bytecode alone.  Both
 /// verify and run on a bare machine.
 #[test]
@@ -345,7 +345,7 @@ fn zipped_stdlib_runs_in_a_bare_chroot_with_and_without_sources() {
             "zipped",
             &["--zip-stdlib"][..],
             [
-                "'__import__('json').__file__.endswith('.zip/json/__init__.pyc')",
+                "__import__('json').__file__.endswith('.zip/json/__init__.pyc')",
                 "__import__('inspect').getsource(__import__('json').dumps).startswith('def dumps(')",
             ],
         ),
@@ -353,19 +353,28 @@ fn zipped_stdlib_runs_in_a_bare_chroot_with_and_without_sources() {
             "zipped-sourceless",
             &["--zip-stdlib", "--no-stdlib-sources"][..],
             [
-                "'__import__('json').__file__.endswith('.zip/json/__init__.pyc')",
+                "__import__('json').__file__.endswith('.zip/json/__init__.pyc')",
                 "__import__('decimal').__file__.endswith('.zip/decimal.pyc')",
             ],
         ),
     ] {
         let out = workdir(&format!("env-{name}")).join("sentinel");
+        let planned = run_ok(sentinel_command(&venv(), &out).args(options).arg("--dry-run"));
+        let planned = stdout(&planned);
+        let zip_line = format!("python/lib/{zip_name}  <- (generated: a zip of the ");
+        let member = |file: &str| format!("python/lib/{zip_name}/json/{file}  <- ");
+        assert!(planned.contains(&zip_line), "{name}:\n{planned}");
+        assert!(planned.contains(&member("decoder.pyc")), "{name}");
+        assert_eq!(planned.contains(&member("decoder.py")), name == "zipped");
         run_ok(sentinel_command(&venv(), &out).args(options));
         let lib = out.join("python/lib");
         let stdlib = lib.join(format!("python{major}.{minor}"));
         assert!(lib.join(&zip_name).is_file(), "{name}: no {zip_name}");
         let files: Vec<PathBuf> = files_under(&stdlib);
         assert!(
-            files.iter().all(|f| f.starts_with("lib-dynload")),
+            files
+                .iter()
+                .all(|f| f.starts_with("lib-dynload") || f == Path::new("LICENSE.txt")),
             "{name}: files beside the zip: {files:?}"
         );
         assert!(files.iter().any(|f| f.extension().is_some_and(|x| x == "so")));

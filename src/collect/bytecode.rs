@@ -153,7 +153,7 @@ mod tests {
             required: vec![PathBuf::from("lib/python3.11/site.py")],
         };
         add(&mut plan, Some("cpython-311"), Some(&home));
-        let planned: Vec<(&str, u32, Option<(&str, bool)>)> = plan
+        let planned: Vec<_> = plan
             .entries
             .iter()
             .map(|e| (e.dest.to_str().unwrap(), e.mode, compiled(e)))

@@ -137,10 +137,11 @@ fn with_hint(err: anyhow::Error, out: &Path) -> anyhow::Error {
         };
         Some((errno, context))
     });
-    let temporary = failed
-        .as_ref()
-        .is_some_and(|(_, context)| context.starts_with(TEMPORARY_FAILED));
     let failed = failed.map(|(errno, context)| (errno, context.starts_with("cannot read")));
+    let temporary = !failed.is_some_and(|(_, read)| read)
+        && causes
+            .iter()
+            .any(|cause| cause.to_string().starts_with(TEMPORARY_FAILED));
     let what = match failed {
         _ if temporary => "free space in that folder, or set TMPDIR to a folder with room",
         Some((libc::EACCES | libc::EPERM, true)) => {
@@ -331,14 +332,24 @@ fn zipped(
 ) -> Result<File> {
     let mut file = temporary()?;
     let copy = file.try_clone().context(TEMPORARY_FAILED)?;
+    let in_temporary = || {
+        let folder = std::env::temp_dir();
+        format!(
+            "{TEMPORARY_FAILED} in `{}`, for `{}`",
+            folder.display(),
+            dest.display()
+        )
+    };
     let mut zip = format::zip_into(copy, dest, mtime);
     for member in members {
         let Some((name, data, size)) = file_of(member, compiling, written)? else {
             continue;
         };
-        zip.add(&name, member.mode, size, &mut Exact::new(data, size, &name))?;
+        let mut data = Exact::new(data, size, &name);
+        zip.add(&name, member.mode, size, &mut data)
+            .with_context(in_temporary)?;
     }
-    zip.finish()?;
+    zip.finish().with_context(in_temporary)?;
     file.rewind().context("cannot read a temporary file")?;
     Ok(file)
 }
@@ -600,25 +611,40 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn hint_for(errno: i32, context: &str) -> String {
-        let err = Err::<(), _>(std::io::Error::from_raw_os_error(errno))
-            .context(context.to_string())
-            .unwrap_err();
+    /// The message for `errno` under `contexts`, innermost first.
+    fn hint_for(errno: i32, contexts: &[&str]) -> String {
+        let mut err = anyhow::Error::new(std::io::Error::from_raw_os_error(errno));
+        for context in contexts {
+            err = err.context(context.to_string());
+        }
         format!("{:#}", with_hint(err, Path::new("out")))
     }
 
     #[test]
     fn a_failed_write_is_told_what_to_do_about_its_cause() {
-        let full = hint_for(libc::ENOSPC, "cannot write `out/x`");
+        let full = hint_for(libc::ENOSPC, &["cannot write `out/x`"]);
         assert!(full.contains("free space on that disk"), "{full}");
-        let denied = hint_for(libc::EACCES, "cannot create `out`");
+        let denied = hint_for(libc::EACCES, &["cannot create `out`"]);
         assert!(denied.contains("make that folder writable"), "{denied}");
     }
 
     #[test]
     fn an_input_that_cannot_be_read_is_not_blamed_on_the_output() {
-        let hint = hint_for(libc::EACCES, "cannot read `venv/lib/x.py`");
+        let hint = hint_for(libc::EACCES, &["cannot read `venv/lib/x.py`"]);
         assert!(hint.contains("make that file readable"), "{hint}");
         assert!(!hint.contains("writable"), "{hint}");
+    }
+
+    #[test]
+    fn a_full_temporary_folder_is_told_apart_from_a_full_bundle_disk() {
+        let zip = "cannot write `json/x.pyc` into `python/lib/python311.zip`";
+        let temporary = "cannot write a temporary file in `/tmp`, for `python/lib/python311.zip`";
+        let full = hint_for(libc::ENOSPC, &[zip, temporary]);
+        assert!(full.contains("set TMPDIR"), "{full}");
+        let unreadable = hint_for(libc::EACCES, &["cannot read `/src/x.py`", zip, temporary]);
+        assert!(
+            unreadable.contains("make that file readable"),
+            "{unreadable}"
+        );
     }
 }

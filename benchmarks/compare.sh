@@ -9,8 +9,10 @@
 #
 # - Size: the sentinel plugin (tests/fixtures/sentinel: cffi, json,
 #   markupsafe's C extension, an app package) bundled by embedpack (and
-#   once more with each of --no-stdlib-sources, --zip-stdlib and both),
-#   and PyInstaller --onedir (as it
+#   once more with each of --no-stdlib-sources, --zip-stdlib and both,
+#   and, for their size only, the default and the zipped sourceless one
+#   with `--exclude-stdlib` of the OpenSSL and SQLite modules, which the
+#   plugin never imports), and PyInstaller --onedir (as it
 #   comes, and with --strip) of a script with the same imports; each
 #   PyInstaller program must print 42.
 # - First call and per call: the same plugin bundled by embedpack (the
@@ -156,6 +158,11 @@ echo "compare.sh: building the sentinel and perf plugins" >&2
   -o "$work/embedpack-zipped" --zip-stdlib -q
 "$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
   -o "$work/embedpack-zipped-sourceless" --zip-stdlib --no-stdlib-sources -q
+excluded=(--exclude-stdlib _ssl --exclude-stdlib _hashlib --exclude-stdlib _sqlite3)
+"$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
+  -o "$work/embedpack-excluded" "${excluded[@]}" -q
+"$embedpack" build "$fixture/build_sentinel.py" --venv "$venv" --app "$fixture/app" \
+  -o "$work/embedpack-smallest" --zip-stdlib --no-stdlib-sources "${excluded[@]}" -q
 mkdir "$work/perf" "$work/by-hand" "$work/perf-by-hand"
 cp "$cffi_src/perf.py" "$work/perf/perf.py"
 "$embedpack" build "$work/perf/perf.py" --venv "$venv" -o "$work/perf-embedpack" -q
@@ -370,6 +377,8 @@ read -r e_bytes e_files <<<"$(bytes "$work/embedpack") $(files "$work/embedpack"
 read -r n_bytes n_files <<<"$(bytes "$work/embedpack-sourceless") $(files "$work/embedpack-sourceless")"
 read -r z_bytes z_files <<<"$(bytes "$work/embedpack-zipped") $(files "$work/embedpack-zipped")"
 read -r zn_bytes zn_files <<<"$(bytes "$work/embedpack-zipped-sourceless") $(files "$work/embedpack-zipped-sourceless")"
+read -r x_bytes x_files <<<"$(bytes "$work/embedpack-excluded") $(files "$work/embedpack-excluded")"
+read -r xs_bytes xs_files <<<"$(bytes "$work/embedpack-smallest") $(files "$work/embedpack-smallest")"
 read -r p_bytes p_files <<<"$(bytes "$work/pyinstaller/sentinel") $(files "$work/pyinstaller/sentinel")"
 read -r s_bytes s_files <<<"$(bytes "$work/pyinstaller-strip/sentinel") $(files "$work/pyinstaller-strip/sentinel")"
 ms() { awk -v v="$(median "$work/$1.first")" 'BEGIN { printf "%.1f ms", v }'; }
@@ -384,6 +393,8 @@ strip_ratio=$(ratio "$e_bytes" "$s_bytes")
 sourceless_ratio=$(ratio "$n_bytes" "$p_bytes")
 zipped_ratio=$(ratio "$z_bytes" "$p_bytes")
 zipped_sourceless_ratio=$(ratio "$zn_bytes" "$p_bytes")
+excluded_ratio=$(ratio "$x_bytes" "$p_bytes")
+smallest_ratio=$(ratio "$xs_bytes" "$p_bytes")
 first_ratio=$(ratio "$(median "$work/sentinel-embedpack.first")" "$(median "$work/sentinel-by-hand.first")")
 sourceless_first_ratio=$(ratio "$(median "$work/sentinel-sourceless.first")" "$(median "$work/sentinel-by-hand.first")")
 zipped_first_ratio=$(ratio "$(median "$work/sentinel-zipped.first")" "$(median "$work/sentinel-by-hand.first")")
@@ -416,6 +427,10 @@ main_table() {
     "$(mib "$z_bytes") MiB, $z_files files |" "$(mib "$p_bytes") MiB |" "${zipped_ratio}× |" "— | — |"
   echo "| (built with \`--zip-stdlib --no-stdlib-sources\`) |" \
     "$(mib "$zn_bytes") MiB, $zn_files files |" "$(mib "$p_bytes") MiB |" "${zipped_sourceless_ratio}× |" "— | — |"
+  echo "| (built with \`--exclude-stdlib\` of \`_ssl\`, \`_hashlib\` and \`_sqlite3\`) |" \
+    "$(mib "$x_bytes") MiB, $x_files files |" "$(mib "$p_bytes") MiB |" "${excluded_ratio}× |" "— | — |"
+  echo "| (built with \`--zip-stdlib --no-stdlib-sources\` and those three \`--exclude-stdlib\`) |" \
+    "$(mib "$xs_bytes") MiB, $xs_files files |" "$(mib "$p_bytes") MiB |" "${smallest_ratio}× |" "— | — |"
   echo "| First call (dlopen → first return), median of $runs fresh processes |" \
     "$(ms sentinel-embedpack) |" "by hand per CFFI's docs: $(ms sentinel-by-hand) |" \
     "${first_ratio}× |" "≤ 0.60× |" "$(at_most "$first_ratio" 0.6) |"

@@ -152,6 +152,13 @@ pub struct BundleArgs {
     /// Repeatable.
     #[arg(long, value_name = "PART")]
     pub keep_stdlib: Vec<String>,
+    /// Leave a module of the standard library out, with the libraries only
+    /// it needs: a top-level module, package or extension module, as
+    /// `import` names it (`_ssl` and `_hashlib` take OpenSSL's libraries
+    /// with them; `hashlib` then has only its built-in algorithms).
+    /// Repeatable.
+    #[arg(long, value_name = "MODULE")]
+    pub exclude_stdlib: Vec<String>,
     /// Keep pip, setuptools and wheel, which are left out by default.
     #[arg(long)]
     pub keep_build_tools: bool,

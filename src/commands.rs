@@ -145,6 +145,12 @@ fn bundle(
             left_out.stdlib.join(", ")
         ));
     }
+    if !left_out.stdlib_excluded.is_empty() {
+        log.info(format!(
+            "standard library: left out {}, as --exclude-stdlib asks",
+            left_out.stdlib_excluded.join(", ")
+        ));
+    }
     if !left_out.tests.is_empty() {
         log.info(format!(
             "site-packages: left out the test suites of {}; keep them with --keep-tests",

@@ -26,6 +26,8 @@ pub struct BundleOptions {
     pub json: bool,
     pub force: bool,
     pub keep_stdlib: Vec<String>,
+    /// `--exclude-stdlib`: modules of the standard library to leave out.
+    pub exclude_stdlib: Vec<String>,
     pub keep_build_tools: bool,
     pub keep_tests: bool,
     pub exclude: Vec<String>,
@@ -104,6 +106,7 @@ impl BundleOptions {
             json: args.json,
             force: args.force,
             keep_stdlib: listed(args.keep_stdlib, &config.keep_stdlib),
+            exclude_stdlib: listed(args.exclude_stdlib, &config.exclude_stdlib),
             keep_build_tools: args.keep_build_tools,
             keep_tests: args.keep_tests,
             exclude: listed(args.exclude, &config.exclude),
@@ -127,7 +130,8 @@ impl BundleOptions {
     }
 
     /// Refuses a `--keep-stdlib` that names no part `env`'s standard
-    /// library leaves out, and a `--zip-stdlib` its interpreter cannot
+    /// library leaves out, an `--exclude-stdlib` of a module its
+    /// interpreter imports at start-up, and a `--zip-stdlib` it cannot
     /// import from.
     pub fn check_env(&self, env: &Environment) -> Result<()> {
         let home = env.backend.home(&env.info);
@@ -147,6 +151,24 @@ impl BundleOptions {
                 return Err(fail(
                     format!("`--keep-stdlib {part}` names no part that is left out"),
                     format!("choose from {}", parts.join(", ")),
+                ));
+            }
+        }
+        for module in &self.exclude_stdlib {
+            if env.info.startup_modules.contains(module) {
+                return Err(fail(
+                    format!(
+                        "`--exclude-stdlib {module}`: {} imports it at start-up, \
+                         before the plugin's code runs",
+                        env.backend.sbom_identity().0
+                    ),
+                    "leave it in the bundle",
+                ));
+            }
+            if self.keep_stdlib.contains(module) {
+                return Err(fail(
+                    format!("`{module}` is given both to --keep-stdlib and to --exclude-stdlib"),
+                    "give it to one of the two",
                 ));
             }
         }
@@ -192,6 +214,7 @@ impl BundleOptions {
         collect::Options {
             apps: self.apps.clone(),
             keep_stdlib: self.keep_stdlib.clone(),
+            exclude_stdlib: self.exclude_stdlib.clone(),
             keep_build_tools: self.keep_build_tools,
             keep_tests: self.keep_tests,
             exclude: self.exclude.clone(),

@@ -36,6 +36,9 @@ pub struct Summary {
     /// The parts of the standard library left out (`--keep-stdlib NAME`
     /// keeps one).
     pub stdlib_left_out: Vec<String>,
+    /// The modules of the standard library left out as `--exclude-stdlib`
+    /// asked.
+    pub stdlib_excluded: Vec<String>,
     /// The top-level folders of site-packages whose test suites were left
     /// out (`--keep-tests` keeps them).
     pub tests_left_out: Vec<String>,
@@ -97,6 +100,7 @@ impl Summary {
                 .map(|m| name::display(m))
                 .collect(),
             stdlib_left_out: left_out.stdlib,
+            stdlib_excluded: left_out.stdlib_excluded,
             tests_left_out: left_out.tests,
             warnings,
             self_check: manifest.self_check,
@@ -159,6 +163,7 @@ mod tests {
             &report,
             LeftOut {
                 stdlib: vec!["test".to_string()],
+                stdlib_excluded: vec!["_ssl".to_string()],
                 tests: vec!["numpy".to_string()],
             },
             warnings,
@@ -192,6 +197,9 @@ mod tests {
   ],
   "stdlib_left_out": [
     "test"
+  ],
+  "stdlib_excluded": [
+    "_ssl"
   ],
   "tests_left_out": [
     "numpy"

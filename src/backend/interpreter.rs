@@ -70,6 +70,10 @@ pub struct Interpreter {
     #[serde(default)]
     pub editable_finders: BTreeMap<PathBuf, Option<BTreeMap<String, PathBuf>>>,
     pub cffi: Option<String>,
+    /// The top-level modules imported when the interpreter starts, before
+    /// any code of its own runs (`site` and what it imports among them).
+    #[serde(default)]
+    pub startup_modules: Vec<String>,
 }
 
 impl Interpreter {

@@ -4,11 +4,15 @@ Run by embedpack as `python -I -B probe.py`; reads nothing but the
 interpreter's own configuration and the editable finders setuptools left
 in its site directories.
 """
+import sys
+
+# Before this probe imports anything of its own.
+STARTUP_MODULES = sorted({name.partition(".")[0] for name in sys.modules})
+
 import ast
 import json
 import os
 import site
-import sys
 import sysconfig
 
 
@@ -89,6 +93,7 @@ def main():
         "site_dirs": site_dirs,
         "editable_finders": editable_finders(site_dirs),
         "cffi": cffi_version(),
+        "startup_modules": STARTUP_MODULES,
     }
     json.dump(info, sys.stdout)
 

@@ -27,6 +27,8 @@ use crate::resolve::Environment;
 pub struct Options {
     pub apps: Vec<PathBuf>,
     pub keep_stdlib: Vec<String>,
+    /// Modules of the standard library to leave out (`--exclude-stdlib`).
+    pub exclude_stdlib: Vec<String>,
     pub keep_build_tools: bool,
     /// Keep the folders named `tests` inside site-packages' packages.
     pub keep_tests: bool,
@@ -40,11 +42,13 @@ pub struct Collected {
     pub left_out: LeftOut,
 }
 
-/// What collecting left out that a user may ask to keep.
+/// What collecting left out.
 #[derive(Debug, Default)]
 pub struct LeftOut {
-    /// The standard library's parts (`--keep-stdlib NAME`).
+    /// The standard library's parts (`--keep-stdlib NAME` keeps one).
     pub stdlib: Vec<String>,
+    /// The standard library's modules left out as asked (`--exclude-stdlib`).
+    pub stdlib_excluded: Vec<String>,
     /// The top-level folders of site-packages whose test suites were left
     /// out (`--keep-tests`).
     pub tests: Vec<String>,
@@ -66,7 +70,12 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Col
     }
     files.add_file(&layout.libdir.join(env.runtime_name()), &env.runtime)?;
     let parts = env.backend.stdlib(&env.info, &layout.home);
-    let stdlib = stdlib::collect(&mut files, &parts, &options.keep_stdlib)?;
+    let stdlib = stdlib::collect(
+        &mut files,
+        &parts,
+        &options.keep_stdlib,
+        &options.exclude_stdlib,
+    )?;
     let selection = site::Selection {
         keep_build_tools: options.keep_build_tools,
         keep_tests: options.keep_tests,
@@ -79,7 +88,11 @@ pub fn plan(plugin: &Plugin, env: &Environment, options: &Options) -> Result<Col
     stdlib::zip(&mut plan, &layout.home);
     Ok(Collected {
         plan,
-        left_out: LeftOut { stdlib, tests },
+        left_out: LeftOut {
+            stdlib,
+            stdlib_excluded: options.exclude_stdlib.clone(),
+            tests,
+        },
     })
 }
 

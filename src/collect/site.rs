@@ -297,7 +297,10 @@ mod tests {
         }
     }
 
-    fn plan(env: &Environment, exclude: &[&str]) -> Result<Vec<(String, String)>> {
+    /// Planned files: (destination, what they are made from).
+    type Planned = Vec<(String, String)>;
+
+    fn plan(env: &Environment, exclude: &[&str]) -> Result<Planned> {
         let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
         let selection = Selection {
             keep_build_tools: false,
@@ -309,10 +312,7 @@ mod tests {
 
     /// The planned files (destination, where from), and the folders whose
     /// test suites were left out.
-    fn plan_with(
-        env: &Environment,
-        selection: &Selection,
-    ) -> Result<(Vec<(String, String)>, Vec<String>)> {
+    fn plan_with(env: &Environment, selection: &Selection) -> Result<(Planned, Vec<String>)> {
         let layout = Layout::new("demo", env.backend.home(&env.info));
         let mut files = Files::default();
         let tests = collect(&mut files, env, &layout, selection)?;

@@ -1,7 +1,8 @@
 //! The standard library, as the interpreter's backend describes it: its
 //! folders (the library itself, its extension modules), less the
 //! parts an embedded interpreter does not use — test suites, GUIs,
-//! installers and the like — unless `--keep-stdlib PART` keeps one.
+//! installers and the like — unless `--keep-stdlib PART` keeps one —
+//! and less the modules `--exclude-stdlib MODULE` names.
 //! Bytecode from the build machine and site directories are never taken.
 //! Asked (`--zip-stdlib`), all but its extension modules and its licence
 //! go into one zip, which CPython imports from as it would from files.
@@ -16,20 +17,49 @@ use walkdir::WalkDir;
 use super::{is_noise_dir, is_noise_file, walk_error, Entry, Files, Plan, Source};
 use crate::backend::{Part, Stdlib, Tree};
 use crate::bundle::Home;
+use crate::fail;
 
-/// Adds `stdlib` to `files`, less its optional parts not in `keep`; the
-/// names of those parts of which something was found and left out.
-pub fn collect(files: &mut Files, stdlib: &Stdlib, keep: &[String]) -> Result<Vec<String>> {
-    let left_out: Vec<&Part> = stdlib
-        .optional
-        .iter()
-        .filter(|part| !keep.iter().any(|k| k == part.name))
-        .collect();
-    let mut found = BTreeSet::new();
+/// What to leave out of one tree, and what of it was found.
+struct Leave<'a> {
+    parts: Vec<&'a Part>,
+    modules: &'a [String],
+    found_parts: BTreeSet<&'static str>,
+    found_modules: BTreeSet<String>,
+}
+
+/// Adds `stdlib` to `files`, less its optional parts not in `keep` and
+/// the top-level modules in `exclude`; the names of those parts of which
+/// something was found and left out.  An excluded module that is not
+/// there is an error.
+pub fn collect(
+    files: &mut Files,
+    stdlib: &Stdlib,
+    keep: &[String],
+    exclude: &[String],
+) -> Result<Vec<String>> {
+    let mut leave = Leave {
+        parts: stdlib
+            .optional
+            .iter()
+            .filter(|part| !keep.iter().any(|k| k == part.name))
+            .collect(),
+        modules: exclude,
+        found_parts: BTreeSet::new(),
+        found_modules: BTreeSet::new(),
+    };
     for tree in &stdlib.trees {
-        collect_tree(files, tree, &left_out, &mut found)?;
+        collect_tree(files, tree, &mut leave)?;
     }
-    Ok(left_out
+    if let Some(missing) = exclude.iter().find(|m| !leave.found_modules.contains(*m)) {
+        return Err(fail(
+            format!("`--exclude-stdlib {missing}` names no module of the standard library"),
+            "name a top-level module, package or extension module as `import` takes it \
+             (`_ssl`, `sqlite3`)",
+        ));
+    }
+    let found = leave.found_parts;
+    Ok(leave
+        .parts
         .iter()
         .filter(|part| found.contains(part.name))
         .map(|part| part.name.to_string())
@@ -76,12 +106,7 @@ pub fn zip(plan: &mut Plan, home: &Home) {
     });
 }
 
-fn collect_tree(
-    files: &mut Files,
-    tree: &Tree,
-    left_out: &[&Part],
-    found: &mut BTreeSet<&'static str>,
-) -> Result<()> {
+fn collect_tree(files: &mut Files, tree: &Tree, leave: &mut Leave) -> Result<()> {
     let mut walker = WalkDir::new(&tree.source)
         .follow_links(true)
         .sort_by_file_name();
@@ -89,6 +114,7 @@ fn collect_tree(
         walker = walker.min_depth(1).max_depth(1);
     }
     let mut found_dirs = BTreeSet::new();
+    let mut found_modules = BTreeSet::new();
     let kept = |e: &walkdir::DirEntry| {
         if e.depth() == 0 || !e.file_type().is_dir() {
             return true;
@@ -96,7 +122,11 @@ fn collect_tree(
         if !keeps_dir(e.path(), tree) {
             return false;
         }
-        match part_of_dir(e.path(), tree, left_out) {
+        if let Some(module) = excluded(e, leave.modules) {
+            found_modules.insert(module.clone());
+            return false;
+        }
+        match part_of_dir(e.path(), tree, &leave.parts) {
             Some(part) => {
                 found_dirs.insert(part.name);
                 false
@@ -113,8 +143,16 @@ fn collect_tree(
         if !item.file_type().is_file() || is_noise_file(&name) || (tree.modules_only && !module) {
             continue;
         }
-        if let Some(part) = left_out.iter().find(|p| module && is_module_of(p, &name)) {
-            found.insert(part.name);
+        if let Some(excluded) = excluded(&item, leave.modules) {
+            leave.found_modules.insert(excluded.clone());
+            continue;
+        }
+        if let Some(part) = leave
+            .parts
+            .iter()
+            .find(|p| module && is_module_of(p, &name))
+        {
+            leave.found_parts.insert(part.name);
             continue;
         }
         let relative = item
@@ -123,8 +161,24 @@ fn collect_tree(
             .unwrap_or(item.path());
         files.add_file(&tree.dest.join(relative), item.path())?;
     }
-    found.extend(found_dirs);
+    leave.found_parts.extend(found_dirs);
+    leave.found_modules.extend(found_modules);
     Ok(())
+}
+
+/// The module of `modules` that `entry`, at the top of its tree, is: its
+/// package folder, its `.py` file or its extension module.
+fn excluded<'a>(entry: &walkdir::DirEntry, modules: &'a [String]) -> Option<&'a String> {
+    if entry.depth() != 1 {
+        return None;
+    }
+    let name = entry.file_name().to_string_lossy();
+    let (stem, suffix) = name.split_once('.').unwrap_or((&name, ""));
+    let is_module = match entry.file_type().is_dir() {
+        true => suffix.is_empty(),
+        false => suffix == "py" || suffix == "so" || suffix.ends_with(".so"),
+    };
+    modules.iter().find(|m| is_module && m.as_str() == stem)
 }
 
 /// Whether the folder at `path` of `tree` may be bundled: it is neither
@@ -211,7 +265,7 @@ mod tests {
             optional: PARTS,
         };
         let mut files = Files::default();
-        let left_out = collect(&mut files, &stdlib, &["pydoc_data".to_string()]).unwrap();
+        let left_out = collect(&mut files, &stdlib, &["pydoc_data".to_string()], &[]).unwrap();
         assert_eq!(left_out, ["idlelib", "curses"]);
         let bundled: Vec<_> = files
             .entries
@@ -221,6 +275,61 @@ mod tests {
         assert_eq!(
             bundled,
             ["python/lib/os.py", "python/lib/pydoc_data/topics.py"]
+        );
+    }
+
+    #[test]
+    fn excluded_modules_leave_with_their_files_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib");
+        let dynload = dir.path().join("lib-dynload");
+        for file in [
+            "lib/ssl.py",
+            "lib/sslhelp.py",
+            "lib/sqlite3/__init__.py",
+            "lib/sqlite3/dump.py",
+            "lib/json/ssl.py",
+            "lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+            "lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so",
+            "lib-dynload/_hashlib.abi3.so",
+        ] {
+            std::fs::create_dir_all(dir.path().join(file).parent().unwrap()).unwrap();
+            std::fs::write(dir.path().join(file), b"").unwrap();
+        }
+        let tree = |source: &Path, dest: &str, modules_only| Tree {
+            source: source.to_path_buf(),
+            dest: PathBuf::from(dest),
+            modules_only,
+            skip: Vec::new(),
+        };
+        let stdlib = Stdlib {
+            trees: vec![
+                tree(&lib, "lib", false),
+                tree(&dynload, "lib/lib-dynload", true),
+            ],
+            optional: &[],
+        };
+        let planned = |exclude: &[&str]| {
+            let exclude: Vec<String> = exclude.iter().map(|m| m.to_string()).collect();
+            let mut files = Files::default();
+            collect(&mut files, &stdlib, &[], &exclude).map(|_| {
+                let dests = files.entries.keys().map(|p| p.display().to_string());
+                dests.collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            planned(&["ssl", "sqlite3", "_ssl", "_hashlib"]).unwrap(),
+            [
+                "lib/json/ssl.py",
+                "lib/lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so",
+                "lib/sslhelp.py",
+            ]
+        );
+        let err = planned(&["_ssl", "json.ssl"]).unwrap_err();
+        assert!(
+            crate::error::report(&err)
+                .contains("`--exclude-stdlib json.ssl` names no module of the standard library"),
+            "{err:#}"
         );
     }
 

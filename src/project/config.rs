@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::fail;
 
 /// The keys of `[tool.embedpack]`, as its users spell them.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "script",
     "venv",
     "app",
@@ -22,6 +22,7 @@ pub const KEYS: [&str; 9] = [
     "host-libs",
     "include-libs",
     "keep-stdlib",
+    "exclude-stdlib",
     "bytecode",
 ];
 
@@ -38,6 +39,7 @@ pub struct Config {
     pub host_libs: Option<Vec<String>>,
     pub include_libs: Option<Vec<PathBuf>>,
     pub keep_stdlib: Option<Vec<String>>,
+    pub exclude_stdlib: Option<Vec<String>>,
     pub bytecode: Option<bool>,
 }
 
@@ -63,8 +65,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config> {
     }
     let document: Document = toml::from_str(text).map_err(|e| {
         let keys = "[tool.embedpack] takes strings (`script`, `venv`, `output`), lists of \
-                    strings (`app`, `exclude`, `host-libs`, `include-libs`, `keep-stdlib`) \
-                    and `bytecode = true` or `false`";
+                    strings (`app`, `exclude`, `host-libs`, `include-libs`, `keep-stdlib`, \
+                    `exclude-stdlib`) and `bytecode = true` or `false`";
         invalid(file, text, &e, keys)
     })?;
     Ok(document
@@ -167,6 +169,7 @@ exclude = ["markupsafe"]
 host-libs = ["libsqlite3.so.0"]
 include-libs = ["vendor/libfoo.so.1"]
 keep-stdlib = ["tkinter"]
+exclude-stdlib = ["_ssl"]
 bytecode = false
 "#;
         let config = parse(text, "pyproject.toml").unwrap();
@@ -181,10 +184,11 @@ bytecode = false
                 host_libs: Some(vec!["libsqlite3.so.0".into()]),
                 include_libs: Some(vec!["vendor/libfoo.so.1".into()]),
                 keep_stdlib: Some(vec!["tkinter".into()]),
+                exclude_stdlib: Some(vec!["_ssl".into()]),
                 bytecode: Some(false),
             }
         );
-        assert_eq!(KEYS.len(), 9, "a new key needs a field and a test");
+        assert_eq!(KEYS.len(), 10, "a new key needs a field and a test");
     }
 
     #[test]

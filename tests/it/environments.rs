@@ -400,6 +400,92 @@ fn zipped_stdlib_runs_in_a_bare_chroot_with_and_without_sources() {
     }
 }
 
+/// `--exclude-stdlib`: the modules named leave, with the libraries only
+/// they needed (OpenSSL's, SQLite), and the build says so; `hashlib`
+/// keeps its built-in algorithms, and the bundle verifies and runs on a
+/// bare machine.
+#[test]
+fn excluded_stdlib_modules_leave_with_their_libraries() {
+    let out = workdir("env-exclude-stdlib").join("sentinel");
+    let excluded = ["_ssl", "_hashlib", "_sqlite3"];
+    let exclude = excluded.iter().flat_map(|m| ["--exclude-stdlib", m]);
+    let libraries = ["lib/libssl", "lib/libcrypto", "lib/libsqlite3"];
+    let planned = run_ok(sentinel_command(&venv(), &out).arg("--dry-run"));
+    let planned = stdout(&planned);
+    for library in libraries {
+        assert!(
+            planned.contains(library),
+            "{library} is not planned without --exclude-stdlib"
+        );
+    }
+    let output = run_ok(sentinel_command(&venv(), &out).args(exclude).arg("--json"));
+    assert!(
+        stderr(&output).contains(
+            "standard library: left out _ssl, _hashlib, _sqlite3, as --exclude-stdlib asks"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["stdlib_excluded"], serde_json::json!(excluded));
+    let bundled = files_under(&out);
+    for library in libraries {
+        assert!(
+            !bundled
+                .iter()
+                .any(|f| f.starts_with("lib") && f.to_string_lossy().starts_with(library)),
+            "{library}"
+        );
+    }
+    for module in excluded {
+        assert!(
+            !bundled.iter().any(|f| f
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{module}."))),
+            "{module} is bundled"
+        );
+    }
+    assert!(bundled.iter().any(|f| f.ends_with("sqlite3/__init__.py")));
+    run_ok(embedpack().arg("verify").arg(&out));
+    let expressions = [
+        STARTS[0],
+        "__import__('importlib.util').util.find_spec('_ssl') is None",
+        "__import__('hashlib').sha256(b'').hexdigest().startswith('e3b0c442')",
+        "'sha256' in __import__('hashlib').algorithms_available",
+    ];
+    assert_answers_one_in_a_bare_chroot(&out, "chroot-exclude-stdlib", &expressions);
+}
+
+/// An `--exclude-stdlib` of a module the standard library does not hold,
+/// or of one Python imports at start-up, fails before anything is written.
+#[test]
+fn exclude_stdlib_of_a_missing_or_start_up_module_fails() {
+    let out = workdir("env-exclude-stdlib-bad").join("sentinel");
+    for (module, expected, hint) in [
+        (
+            "no_such_module",
+            "`--exclude-stdlib no_such_module` names no module of the standard library",
+            "hint: name a top-level module, package or extension module",
+        ),
+        (
+            "encodings",
+            "`--exclude-stdlib encodings`: CPython imports it at start-up",
+            "hint: leave it in the bundle",
+        ),
+    ] {
+        let output = sentinel_command(&venv(), &out)
+            .args(["--exclude-stdlib", module])
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        assert!(err.contains(expected) && err.contains(hint), "{err}");
+        assert!(!out.exists());
+    }
+}
+
 #[test]
 fn exclude_of_a_distribution_that_is_not_installed_fails() {
     let out = workdir("env-exclude-unknown").join("sentinel");

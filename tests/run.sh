@@ -258,6 +258,17 @@ fi
 if [ ${#cpythons[@]} -eq 0 ]; then
   echo "tests/run.sh: no pyenv CPython from 3.8 to 3.13 (pyenv install 3.12)" >&2
 fi
+# A venv on each of them, for a bundle of each (tests/it/environments.rs).
+for cpython in "${cpythons[@]}"; do
+  version=$("$cpython" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+  recipe="venv on $cpython: $(cat tests/requirements-versions.txt)"
+  if stale "$env_dir/venv-cpython-$version" "$recipe"; then
+    "$cpython" -m venv "$env_dir/venv-cpython-$version"
+    "$env_dir/venv-cpython-$version/bin/pip" install -q --disable-pip-version-check \
+      -r tests/requirements-versions.txt
+    made "$env_dir/venv-cpython-$version" "$recipe"
+  fi
+done
 EMBEDPACK_TEST_CPYTHONS=$(IFS=:; printf '%s' "${cpythons[*]}")
 export EMBEDPACK_TEST_CPYTHONS
 export EMBEDPACK_TEST_PYTHON=$pyenv_python

@@ -2,8 +2,9 @@
 //! `python -m venv`, virtualenv and uv, a venv on Debian's python3.11
 //! (static executable, libpython in the multiarch folder), a venv that
 //! includes the system site-packages, and editable installs, which travel
-//! as their sources.  tests/run.sh makes each venv once (see
-//! `support::named_venv`); these tests only read them.
+//! as their sources; and a venv on each pyenv CPython from 3.8 to 3.13.
+//! tests/run.sh makes each venv once (see `support::named_venv`); these
+//! tests only read them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -297,6 +298,63 @@ fn test_suites_of_packages_are_left_out_unless_kept() {
         plan.contains("site-packages/testedpkg/tests/test_answer.py"),
         "{plan}"
     );
+}
+
+/// The sentinel plugin bundled from a venv on pyenv's newest CPython
+/// 3.`minor` (tests/requirements-versions.txt), as it comes and with its
+/// standard library zipped and sourceless (the import system's loaders
+/// for both changed from version to version): each verifies and answers
+/// from a bare machine, on that version.
+fn bundles_run_in_a_bare_chroot_on_cpython_3(minor: u32) {
+    let python = newest_cpython(3, minor);
+    let venv = named_venv(&format!("venv-cpython-{}", python.version_string()));
+    let version = format!("__import__('sys').version_info[:3] == {:?}", python.version);
+    for (name, options, json) in [
+        ("files", &[][..], "/json/__init__.py"),
+        (
+            "zipped",
+            &["--zip-stdlib", "--no-stdlib-sources"][..],
+            ".zip/json/__init__.pyc",
+        ),
+    ] {
+        let name = format!("cpython-3.{minor}-{name}");
+        let out = workdir(&format!("env-{name}")).join("sentinel");
+        run_ok(sentinel_command(&venv, &out).args(options));
+        run_ok(embedpack().arg("verify").arg(&out));
+        let json = format!("__import__('json').__file__.endswith('{json}')");
+        let expressions = [STARTS[0], STARTS[1], &version, &json];
+        assert_answers_one_in_a_bare_chroot(&out, &format!("chroot-{name}"), &expressions);
+    }
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_8() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(8);
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_9() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(9);
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_10() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(10);
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_11() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(11);
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_12() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(12);
+}
+
+#[test]
+fn bundles_run_in_a_bare_chroot_on_cpython_3_13() {
+    bundles_run_in_a_bare_chroot_on_cpython_3(13);
 }
 
 /// `--no-stdlib-sources`: the standard library is bytecode alone, each

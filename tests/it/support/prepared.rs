@@ -30,7 +30,8 @@ pub fn venv() -> PathBuf {
 /// each holding tests/requirements.txt; `venv-second` (other pins),
 /// `venv-closure` (numpy and lxml), `venv-scipy` (numpy and scipy),
 /// `venv-py312` (on the newest pyenv
-/// 3.12) or `pypy` (a PyPy venv).
+/// 3.12), `venv-cpython-X.Y.Z` (tests/requirements-versions.txt on each
+/// pyenv CPython from 3.8 to 3.13) or `pypy` (a PyPy venv).
 pub fn named_venv(name: &str) -> PathBuf {
     test_env(name, ".ready")
 }

@@ -23,7 +23,7 @@
 #   own perf.py plugin (`int add1(int, int)`, whose init code imports
 #   nothing).  benchmarks/first_call.c times, with CLOCK_MONOTONIC, from
 #   before dlopen() to the return of the first call, then a loop of calls.
-#   21 fresh processes each, after one warm-up each (so the page cache
+#   41 fresh processes each, after one warm-up each (so the page cache
 #   is warm for all), interleaved and in a rotating order so that the
 #   machine's load falls on all alike; the median is reported.  The host
 #   reads CPU time too: the table's per-call rows are CPU time per call
@@ -81,7 +81,7 @@
 # minutes on a 2-core machine; run it with `nice` on a shared machine.
 #
 # usage: bash benchmarks/compare.sh [RESULTS.md]
-# (COMPARE_RUNS=N and COMPARE_ROUNDS=N change the 21 processes and the 3
+# (COMPARE_RUNS=N and COMPARE_ROUNDS=N change the 41 processes and the 3
 # rounds, for a quick try of the script; the figures recorded use neither.)
 set -euo pipefail
 results=
@@ -232,7 +232,7 @@ within() { awk -v v="$1" -v l="$2" -v h="$3" 'BEGIN { print (v >= l && v <= h ? 
 
 # --- First call and per call ---------------------------------------------
 
-runs=${COMPARE_RUNS:-21}
+runs=${COMPARE_RUNS:-41}
 evaluate_calls=20000
 add1_calls=1000000
 # PYTHONDONTWRITEBYTECODE is unset for both: by hand, the app's modules

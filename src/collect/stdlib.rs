@@ -19,7 +19,7 @@ use crate::backend::{Part, Stdlib, Tree};
 use crate::bundle::Home;
 use crate::fail;
 
-/// What to leave out of one tree, and what of it was found.
+/// What to leave out of the standard library, and what of it was found.
 struct Leave<'a> {
     parts: Vec<&'a Part>,
     modules: &'a [String],
